@@ -1,0 +1,48 @@
+package middleware
+
+import (
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/ginstarter/ginstarter/apierror"
+	"github.com/ginstarter/ginstarter/metrics"
+)
+
+// Metrics returns a middleware that records every request in m: it counts
+// the request as in flight while the rest of the chain runs and observes its
+// duration under its route template, method and final status. Requests to
+// the routes in skip (health probes) are not recorded.
+//
+// It must run outside Recovery: a recovered panic is then recorded with the
+// 500 that Recovery wrote, and the in-flight count is restored by a defer
+// even while a panic unwinds. A request whose client went away before
+// anything was written is recorded, and answered, with status 499.
+func Metrics(m *metrics.HTTP, skip ...string) gin.HandlerFunc {
+	skipRoutes := make(map[string]bool, len(skip))
+	for _, r := range skip {
+		skipRoutes[r] = true
+	}
+	return func(c *gin.Context) {
+		route := c.FullPath()
+		if skipRoutes[route] {
+			c.Next()
+			return
+		}
+		rec := m.Route(c.Request.Method, route)
+		start := time.Now()
+		rec.Start()
+		defer func() { rec.Done(finalStatus(c), time.Since(start)) }()
+		c.Next()
+	}
+}
+
+// finalStatus returns the status the request is answered with, marking a
+// request whose client is gone and which wrote nothing as 499 rather than
+// gin's default 200.
+func finalStatus(c *gin.Context) int {
+	if !c.Writer.Written() && c.Request.Context().Err() != nil {
+		c.Status(apierror.StatusClientClosedRequest)
+	}
+	return c.Writer.Status()
+}

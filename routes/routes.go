@@ -1,0 +1,98 @@
+// Package routes is the whole HTTP surface of the service: the middleware
+// order and every route, on the public engine and on the admin handler.
+package routes
+
+import (
+	"fmt"
+	"log/slog"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/ginstarter/ginstarter/buildinfo"
+	"github.com/ginstarter/ginstarter/controllers"
+	"github.com/ginstarter/ginstarter/metrics"
+	"github.com/ginstarter/ginstarter/middleware"
+)
+
+// Deps are the dependencies of the public engine.
+type Deps struct {
+	Logger         *slog.Logger
+	Metrics        *metrics.HTTP
+	Build          buildinfo.Info
+	Items          controllers.ItemStore
+	Ready          func() bool // false once shutdown has begun
+	MaxBodyBytes   int64
+	TrustedProxies []string // nil trusts no proxy
+	DemoEndpoints  bool
+}
+
+// Probe routes are neither counted in the request metrics nor logged at
+// info level.
+var probes = []string{"/healthz", "/readyz"}
+
+// New returns the public engine. Middleware runs in this order, outermost
+// first: request ID, headers, access log, metrics, recovery, body limit.
+// Metrics sits outside recovery so that a recovered panic is recorded with
+// its 500.
+func New(d Deps) (*gin.Engine, error) {
+	e := gin.New()
+	// A redirect would answer before any middleware runs: no metrics, no
+	// request ID. Paths are matched exactly instead.
+	e.RedirectTrailingSlash = false
+	e.RedirectFixedPath = false
+	e.HandleMethodNotAllowed = true
+	e.ContextWithFallback = true
+	if err := e.SetTrustedProxies(d.TrustedProxies); err != nil {
+		return nil, fmt.Errorf("setting trusted proxies: %w", err)
+	}
+
+	e.Use(
+		middleware.RequestID(),
+		middleware.SecureHeaders(),
+		middleware.AccessLog(d.Logger, probes...),
+		middleware.Metrics(d.Metrics, probes...),
+		middleware.Recovery(d.Logger, d.Metrics),
+		middleware.BodyLimit(d.MaxBodyBytes),
+	)
+	e.NoRoute(controllers.NotFound())
+	e.NoMethod(controllers.MethodNotAllowed())
+
+	e.GET("/healthz", controllers.Live())
+	e.HEAD("/healthz", controllers.Live())
+	e.GET("/readyz", controllers.Ready(d.Ready))
+	e.HEAD("/readyz", controllers.Ready(d.Ready))
+	e.GET("/version", controllers.Version(d.Build))
+
+	v1 := e.Group("/v1")
+	v1.POST("/items", controllers.CreateItem(d.Items))
+	v1.GET("/items", controllers.ListItems(d.Items))
+	v1.GET("/items/:id", controllers.GetItem(d.Items))
+	v1.DELETE("/items/:id", controllers.DeleteItem(d.Items))
+
+	if d.DemoEndpoints {
+		v1.GET("/demo/panic", controllers.DemoPanic())
+		v1.GET("/demo/sleep", controllers.DemoSleep())
+	}
+	return e, nil
+}
+
+// AdminDeps are the dependencies of the admin handler.
+type AdminDeps struct {
+	Registerer prometheus.Registerer
+	Gatherer   prometheus.Gatherer
+}
+
+// Admin returns the handler of the admin listener: /metrics from the
+// service's own registry and /healthz. It is a plain ServeMux: nothing on it
+// is counted in the request metrics.
+func Admin(d AdminDeps) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", metrics.Handler(d.Registerer, d.Gatherer))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		_, _ = w.Write([]byte(`{"status":"ok"}`))
+	})
+	return mux
+}

@@ -1,0 +1,153 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os/signal"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/ginstarter/ginstarter/buildinfo"
+	"github.com/ginstarter/ginstarter/config"
+	"github.com/ginstarter/ginstarter/controllers"
+	"github.com/ginstarter/ginstarter/metrics"
+	"github.com/ginstarter/ginstarter/routes"
+)
+
+// run is the whole program: it reads the configuration from getenv, serves
+// until ctx is cancelled or SIGINT/SIGTERM arrives, then shuts down
+// gracefully. Logs go to stdout; stderr is for what main prints of the
+// returned error.
+func run(ctx context.Context, _ []string, getenv func(string) string, stdout, _ io.Writer) error {
+	cfg, err := config.Load(getenv)
+	if err != nil {
+		return fmt.Errorf("invalid configuration:\n%w", err)
+	}
+	logger := newLogger(cfg, stdout)
+	gin.SetMode(cfg.GinMode)
+	build := buildinfo.New(version, revision)
+
+	ctx, stopSignals := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
+	defer stopSignals()
+
+	reg := prometheus.NewRegistry()
+	httpMetrics, err := metrics.New(reg, build, metrics.Options{NativeHistograms: cfg.NativeHistograms})
+	if err != nil {
+		return err
+	}
+	var ready atomic.Bool
+	engine, err := routes.New(routes.Deps{
+		Logger:         logger,
+		Metrics:        httpMetrics,
+		Build:          build,
+		Items:          controllers.NewMemoryItems(),
+		Ready:          ready.Load,
+		MaxBodyBytes:   cfg.MaxBodyBytes,
+		TrustedProxies: cfg.TrustedProxies,
+		DemoEndpoints:  cfg.DemoEndpoints,
+	})
+	if err != nil {
+		return err
+	}
+	public := newServer(cfg, engine, logger)
+	admin := newServer(cfg, routes.Admin(routes.AdminDeps{Registerer: reg, Gatherer: reg}), logger)
+	if cfg.TLS() {
+		cert, err := tls.LoadX509KeyPair(cfg.TLSCertFile, cfg.TLSKeyFile)
+		if err != nil {
+			return fmt.Errorf("loading TLS_CERT_FILE and TLS_KEY_FILE: %w", err)
+		}
+		public.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
+
+	publicLn, err := net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("listening on HTTP_ADDR: %w", err)
+	}
+	adminLn, err := net.Listen("tcp", cfg.AdminAddr)
+	if err != nil {
+		publicLn.Close()
+		return fmt.Errorf("listening on ADMIN_ADDR: %w", err)
+	}
+	serveErr := make(chan error, 2)
+	go func() {
+		if cfg.TLS() {
+			serveErr <- public.ServeTLS(publicLn, "", "")
+		} else {
+			serveErr <- public.Serve(publicLn)
+		}
+	}()
+	go func() { serveErr <- admin.Serve(adminLn) }()
+	ready.Store(true)
+	logger.Info("serving",
+		slog.String("http_addr", publicLn.Addr().String()),
+		slog.String("admin_addr", adminLn.Addr().String()),
+		slog.Bool("tls", cfg.TLS()),
+		slog.String("version", build.Version),
+		slog.String("revision", build.Revision))
+
+	select {
+	case err := <-serveErr:
+		public.Close()
+		admin.Close()
+		return fmt.Errorf("serving: %w", err)
+	case <-ctx.Done():
+	}
+	// From here a second signal kills the process at once (Go's default).
+	stopSignals()
+	ready.Store(false)
+	// Each response now closes its connection, so that clients move to
+	// other replicas while this one still answers.
+	public.SetKeepAlivesEnabled(false)
+	logger.Info("shutdown: draining", slog.Duration("drain_delay", cfg.ShutdownDrainDelay))
+	select {
+	case <-time.After(cfg.ShutdownDrainDelay):
+	case err := <-serveErr:
+		return fmt.Errorf("serving while draining: %w", err)
+	}
+
+	// The shutdown deadline must not come from ctx, which is already done.
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
+	defer cancel()
+	logger.Info("shutdown: waiting for requests in flight", slog.Duration("timeout", cfg.ShutdownTimeout))
+	publicErr := public.Shutdown(shutdownCtx)
+	adminErr := admin.Shutdown(shutdownCtx)
+	if err := errors.Join(publicErr, adminErr); err != nil {
+		public.Close()
+		admin.Close()
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	logger.Info("shutdown: done")
+	return nil
+}
+
+// newServer returns an http.Server with every timeout and limit set from cfg.
+func newServer(cfg config.Config, h http.Handler, logger *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
+		ReadTimeout:       cfg.ReadTimeout,
+		WriteTimeout:      cfg.WriteTimeout,
+		IdleTimeout:       cfg.IdleTimeout,
+		MaxHeaderBytes:    cfg.MaxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+}
+
+// newLogger returns the service's structured logger, writing to w.
+func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: cfg.LogLevel}
+	if cfg.LogFormat == "text" {
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
+}
