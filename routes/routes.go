@@ -32,10 +32,8 @@ type Deps struct {
 // info level.
 var probes = []string{"/healthz", "/readyz"}
 
-// New returns the public engine. Middleware runs in this order, outermost
-// first: request ID, headers, access log, metrics, recovery, body limit.
-// Metrics sits outside recovery so that a recovered panic is recorded with
-// its 500.
+// New returns the public engine: the Middleware stack in front of every
+// route, including the answers to unknown routes (404) and methods (405).
 func New(d Deps) (*gin.Engine, error) {
 	e := gin.New()
 	// A redirect would answer before any middleware runs: no metrics, no
@@ -48,14 +46,7 @@ func New(d Deps) (*gin.Engine, error) {
 		return nil, fmt.Errorf("setting trusted proxies: %w", err)
 	}
 
-	e.Use(
-		middleware.RequestID(),
-		middleware.SecureHeaders(),
-		middleware.AccessLog(d.Logger, probes...),
-		middleware.Metrics(d.Metrics, probes...),
-		middleware.Recovery(d.Logger, d.Metrics),
-		middleware.BodyLimit(d.MaxBodyBytes),
-	)
+	e.Use(Middleware(d)...)
 	e.NoRoute(controllers.NotFound())
 	e.NoMethod(controllers.MethodNotAllowed())
 
@@ -76,6 +67,20 @@ func New(d Deps) (*gin.Engine, error) {
 		v1.GET("/demo/sleep", controllers.DemoSleep())
 	}
 	return e, nil
+}
+
+// Middleware returns the middleware of every public route, outermost first:
+// request ID, headers, access log, metrics, recovery, body limit. Metrics
+// sits outside recovery so that a recovered panic is recorded with its 500.
+func Middleware(d Deps) []gin.HandlerFunc {
+	return []gin.HandlerFunc{
+		middleware.RequestID(),
+		middleware.SecureHeaders(),
+		middleware.AccessLog(d.Logger, probes...),
+		middleware.Metrics(d.Metrics, probes...),
+		middleware.Recovery(d.Logger, d.Metrics),
+		middleware.BodyLimit(d.MaxBodyBytes),
+	}
 }
 
 // AdminDeps are the dependencies of the admin handler.

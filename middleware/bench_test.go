@@ -1,0 +1,84 @@
+package middleware_test
+
+import (
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/ginstarter/ginstarter/buildinfo"
+	"github.com/ginstarter/ginstarter/controllers"
+	"github.com/ginstarter/ginstarter/metrics"
+	"github.com/ginstarter/ginstarter/middleware"
+	"github.com/ginstarter/ginstarter/routes"
+)
+
+// discardWriter is an http.ResponseWriter that keeps nothing and allocates
+// nothing per request, so that benchmarks measure the router and middleware.
+type discardWriter struct{ h http.Header }
+
+func (w *discardWriter) Header() http.Header         { return w.h }
+func (w *discardWriter) Write(b []byte) (int, error) { return len(b), nil }
+func (w *discardWriter) WriteHeader(int)             {}
+
+var okBody = []byte("ok")
+
+func okHandler(c *gin.Context) {
+	c.Writer.WriteHeader(http.StatusOK)
+	_, _ = c.Writer.Write(okBody)
+}
+
+func newBenchMetrics(tb testing.TB) *metrics.HTTP {
+	tb.Helper()
+	m, err := metrics.New(prometheus.NewRegistry(), buildinfo.Info{}, metrics.Options{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return m
+}
+
+// BenchmarkMiddleware serves GET /users/:id through each middleware stack.
+// Compare each sub-benchmark's ns/op with "bare", measured in the same run.
+func BenchmarkMiddleware(b *testing.B) {
+	gin.SetMode(gin.ReleaseMode)
+	discard := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	stacks := []struct {
+		name  string
+		chain func(b *testing.B) []gin.HandlerFunc
+	}{
+		{"bare", func(*testing.B) []gin.HandlerFunc { return nil }},
+		{"gin.Recovery", func(*testing.B) []gin.HandlerFunc {
+			return []gin.HandlerFunc{gin.RecoveryWithWriter(io.Discard)}
+		}},
+		{"metrics+recovery", func(b *testing.B) []gin.HandlerFunc {
+			m := newBenchMetrics(b)
+			return []gin.HandlerFunc{middleware.Metrics(m), middleware.Recovery(discard, m)}
+		}},
+		{"full-stack", func(b *testing.B) []gin.HandlerFunc {
+			return routes.Middleware(routes.Deps{
+				Logger:       discard,
+				Metrics:      newBenchMetrics(b),
+				Items:        controllers.NewMemoryItems(),
+				MaxBodyBytes: 1 << 20,
+			})
+		}},
+	}
+	for _, s := range stacks {
+		b.Run(s.name, func(b *testing.B) {
+			e := gin.New()
+			e.Use(s.chain(b)...)
+			e.GET("/users/:id", okHandler)
+			req := httptest.NewRequest(http.MethodGet, "/users/42", nil)
+			w := &discardWriter{h: make(http.Header)}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				e.ServeHTTP(w, req)
+			}
+		})
+	}
+}
