@@ -41,6 +41,11 @@ func newBenchMetrics(tb testing.TB) *metrics.HTTP {
 	return m
 }
 
+func metricsAndRecovery(m *metrics.HTTP) []gin.HandlerFunc {
+	discard := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	return []gin.HandlerFunc{middleware.Metrics(m), middleware.Recovery(discard, m)}
+}
+
 // BenchmarkMiddleware serves GET /users/:id through each middleware stack.
 // Compare each sub-benchmark's ns/op with "bare", measured in the same run.
 func BenchmarkMiddleware(b *testing.B) {
@@ -55,8 +60,7 @@ func BenchmarkMiddleware(b *testing.B) {
 			return []gin.HandlerFunc{gin.RecoveryWithWriter(io.Discard)}
 		}},
 		{"metrics+recovery", func(b *testing.B) []gin.HandlerFunc {
-			m := newBenchMetrics(b)
-			return []gin.HandlerFunc{middleware.Metrics(m), middleware.Recovery(discard, m)}
+			return metricsAndRecovery(newBenchMetrics(b))
 		}},
 		{"full-stack", func(b *testing.B) []gin.HandlerFunc {
 			return routes.Middleware(routes.Deps{

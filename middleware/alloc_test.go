@@ -1,0 +1,30 @@
+//go:build !race
+
+// The race detector allocates on its own, so allocation counts are checked
+// only in builds without it; "make test" runs this file's tests without
+// -race after the -race run.
+
+package middleware_test
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/gin-gonic/gin"
+)
+
+// TestMetricsAndRecoveryDoNotAllocate asserts the 0 allocs/op the README
+// quotes for metrics + recovery, on a warm route.
+func TestMetricsAndRecoveryDoNotAllocate(t *testing.T) {
+	m := newBenchMetrics(t)
+	e := gin.New()
+	e.Use(metricsAndRecovery(m)...)
+	e.GET("/users/:id", okHandler)
+	req := httptest.NewRequest(http.MethodGet, "/users/42", nil)
+	w := &discardWriter{h: make(http.Header)}
+	e.ServeHTTP(w, req) // first use creates the route's children
+	if allocs := testing.AllocsPerRun(1000, func() { e.ServeHTTP(w, req) }); allocs != 0 {
+		t.Errorf("allocs per request = %v, want 0", allocs)
+	}
+}
