@@ -167,9 +167,12 @@ func boolean(field func(*Config) *bool) func(*Config, string) error {
 }
 
 func parseLevel(c *Config, v string) error {
-	if err := c.LogLevel.UnmarshalText([]byte(v)); err != nil {
+	levels := map[string]slog.Level{"debug": slog.LevelDebug, "info": slog.LevelInfo, "warn": slog.LevelWarn, "error": slog.LevelError}
+	l, ok := levels[strings.ToLower(v)]
+	if !ok {
 		return errors.New("want debug, info, warn or error")
 	}
+	c.LogLevel = l
 	return nil
 }
 
@@ -201,6 +204,9 @@ func parseProxies(c *Config, v string) error {
 	var bad []string
 	for _, p := range strings.Split(v, ",") {
 		p = strings.TrimSpace(p)
+		if p == "" { // a trailing comma
+			continue
+		}
 		if _, err := netip.ParsePrefix(p); err == nil {
 			c.TrustedProxies = append(c.TrustedProxies, p)
 			continue

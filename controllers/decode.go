@@ -55,6 +55,10 @@ func decodeError(err error) *apierror.Error {
 		return badClient("malformed JSON: the body ends too early")
 	case errors.Is(err, io.EOF):
 		return badClient("request body must not be empty")
+	case errors.As(err, &typeErr) && typeErr.Field == "":
+		// The body is valid JSON but not an object (an array, a string...);
+		// typeErr.Type would name the Go type, which the client must not see.
+		return badClient("request body must be a JSON object")
 	case errors.As(err, &typeErr):
 		e := badClient(fmt.Sprintf("field %q must be a JSON %s", typeErr.Field, typeErr.Type))
 		e.Fields = []apierror.FieldError{{Field: typeErr.Field, Message: "must be a JSON " + typeErr.Type.String()}}

@@ -9,7 +9,7 @@ import (
 	"github.com/ginstarter/ginstarter/apierror"
 )
 
-// MaxDemoSleep caps the wait of DemoSleep.
+// MaxDemoSleep is the cap on DemoSleep's wait that the service uses.
 const MaxDemoSleep = 30 * time.Second
 
 // DemoPanic panics, so that the panic counter and the recovery path can be
@@ -26,9 +26,9 @@ type sleepResult struct {
 }
 
 // DemoSleep waits for the duration in the d query parameter (a Go duration,
-// at most MaxDemoSleep) and then answers 200, so that the in-flight gauge
-// can be watched. It stops early when the client goes away.
-func DemoSleep() gin.HandlerFunc {
+// capped at limit) and then answers 200, so that the in-flight gauge can be
+// watched. It stops early when the client goes away.
+func DemoSleep(limit time.Duration) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		d, err := time.ParseDuration(c.DefaultQuery("d", "1s"))
 		if err != nil || d < 0 {
@@ -37,7 +37,7 @@ func DemoSleep() gin.HandlerFunc {
 			apierror.Abort(c, e)
 			return
 		}
-		d = min(d, MaxDemoSleep)
+		d = min(d, limit)
 		t := time.NewTimer(d)
 		defer t.Stop()
 		select {

@@ -33,8 +33,6 @@ func (in ItemInput) Validate() []apierror.FieldError {
 		return []apierror.FieldError{{Field: "name", Message: "is required"}}
 	case utf8.RuneCountInString(*in.Name) > MaxItemNameLen:
 		return []apierror.FieldError{{Field: "name", Message: "must be at most 100 characters"}}
-	case !utf8.ValidString(*in.Name):
-		return []apierror.FieldError{{Field: "name", Message: "must be valid UTF-8"}}
 	}
 	return nil
 }

@@ -64,7 +64,7 @@ func New(d Deps) (*gin.Engine, error) {
 
 	if d.DemoEndpoints {
 		v1.GET("/demo/panic", controllers.DemoPanic())
-		v1.GET("/demo/sleep", controllers.DemoSleep())
+		v1.GET("/demo/sleep", controllers.DemoSleep(controllers.MaxDemoSleep))
 	}
 	return e, nil
 }
