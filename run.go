@@ -24,6 +24,9 @@ import (
 	"github.com/ginstarter/ginstarter/routes"
 )
 
+// adminShutdownTimeout bounds the wait for scrapes in flight at the end.
+const adminShutdownTimeout = time.Second
+
 // run is the whole program: it reads the configuration from getenv, serves
 // until ctx is cancelled or SIGINT/SIGTERM arrives, then shuts down
 // gracefully. Logs go to stdout; stderr is for what main prints of the
@@ -112,6 +115,8 @@ func run(ctx context.Context, _ []string, getenv func(string) string, stdout, _ 
 	select {
 	case <-time.After(cfg.ShutdownDrainDelay):
 	case err := <-serveErr:
+		public.Close()
+		admin.Close()
 		return fmt.Errorf("serving while draining: %w", err)
 	}
 
@@ -120,8 +125,12 @@ func run(ctx context.Context, _ []string, getenv func(string) string, stdout, _ 
 	defer cancel()
 	logger.Info("shutdown: waiting for requests in flight", slog.Duration("timeout", cfg.ShutdownTimeout))
 	publicErr := public.Shutdown(shutdownCtx)
-	adminErr := admin.Shutdown(shutdownCtx)
-	if err := errors.Join(publicErr, adminErr); err != nil {
+	// The admin server goes last, so that /metrics can be scraped until the
+	// last request has finished; it gets its own short deadline because the
+	// public shutdown may have used all of the first.
+	adminCtx, cancelAdmin := context.WithTimeout(context.WithoutCancel(ctx), adminShutdownTimeout)
+	defer cancelAdmin()
+	if err := errors.Join(publicErr, admin.Shutdown(adminCtx)); err != nil {
 		public.Close()
 		admin.Close()
 		return fmt.Errorf("shutdown: %w", err)

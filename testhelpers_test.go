@@ -1,0 +1,410 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/json"
+	"encoding/pem"
+	"fmt"
+	"io"
+	"maps"
+	"math/big"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+)
+
+// waitLimit bounds every wait of the end-to-end tests. It is an upper bound
+// that fails a hung test, never a measure of speed.
+const waitLimit = 10 * time.Second
+
+// Names of the metrics the tests read.
+const (
+	durationMetric = "http_server_request_duration_seconds"
+	activeMetric   = "http_server_active_requests"
+	panicsMetric   = "http_server_panics_total"
+)
+
+// logBuffer collects what a service writes to stdout. It is safe for
+// concurrent use.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *logBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *logBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// Lines returns the complete lines written so far.
+func (b *logBuffer) Lines() []string {
+	s := b.String()
+	if i := strings.LastIndexByte(s, '\n'); i >= 0 {
+		return strings.Split(s[:i], "\n")
+	}
+	return nil
+}
+
+// Find returns the first log line whose msg is msg.
+func (b *logBuffer) Find(msg string) (logLine, bool) {
+	for _, s := range b.Lines() {
+		if l := parseLogLine(s); l.Get("msg") == msg {
+			return l, true
+		}
+	}
+	return nil, false
+}
+
+// logLine is one parsed log line.
+type logLine map[string]any
+
+// Get returns the field key as a string, or "" when it is missing.
+func (l logLine) Get(key string) string {
+	v, ok := l[key]
+	if !ok {
+		return ""
+	}
+	if s, ok := v.(string); ok {
+		return s
+	}
+	return fmt.Sprint(v)
+}
+
+// parseLogLine reads a line of slog's JSON format, or else of its text
+// format (key=value, good enough for values without spaces).
+func parseLogLine(s string) logLine {
+	l := logLine{}
+	if strings.HasPrefix(s, "{") {
+		_ = json.Unmarshal([]byte(s), &l)
+		return l
+	}
+	for _, f := range strings.Fields(s) {
+		if k, v, ok := strings.Cut(f, "="); ok {
+			l[k] = strings.Trim(v, `"`)
+		}
+	}
+	return l
+}
+
+// eventually calls cond until it reports true and fails tb when that has
+// not happened within waitLimit; cond's string describes what it saw.
+func eventually(tb testing.TB, what string, cond func() (bool, string)) {
+	tb.Helper()
+	deadline := time.Now().Add(waitLimit)
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		ok, seen := cond()
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			tb.Fatalf("%s: not reached within %v; last seen: %s", what, waitLimit, seen)
+		}
+		<-tick.C
+	}
+}
+
+// waitServing waits for the "serving" log line in logs and returns the
+// addresses it names. It fails tb when done is closed first (the program
+// ended) or after waitLimit.
+func waitServing(tb testing.TB, logs *logBuffer, done <-chan struct{}) (httpAddr, adminAddr string) {
+	tb.Helper()
+	deadline := time.After(waitLimit)
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		if l, ok := logs.Find("serving"); ok {
+			return l.Get("http_addr"), l.Get("admin_addr")
+		}
+		select {
+		case <-done:
+			tb.Fatalf("the service ended before serving; its log:\n%s", logs)
+		case <-deadline:
+			tb.Fatalf("no serving line within %v; log so far:\n%s", waitLimit, logs)
+		case <-tick.C:
+		}
+	}
+}
+
+// service is one run of the program in this process.
+type service struct {
+	HTTP, Admin string // host:port of the public and the admin listener
+	Logs        *logBuffer
+
+	cancel context.CancelFunc
+	done   chan struct{} // closed when run has returned
+	err    error         // what run returned; read after done is closed
+	once   sync.Once
+}
+
+// launchService calls run in a goroutine with env over defaults that listen
+// on loopback ports chosen by the kernel and shut down without delay. It
+// does not wait for the service to serve: see waitServing.
+func launchService(tb testing.TB, env map[string]string) *service {
+	tb.Helper()
+	vars := map[string]string{
+		"HTTP_ADDR":            "127.0.0.1:0",
+		"ADMIN_ADDR":           "127.0.0.1:0",
+		"SHUTDOWN_DRAIN_DELAY": "0s",
+		"SHUTDOWN_TIMEOUT":     "5s",
+	}
+	maps.Copy(vars, env)
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &service{Logs: new(logBuffer), cancel: cancel, done: make(chan struct{})}
+	go func() {
+		defer close(s.done)
+		s.err = run(ctx, []string{"ginstarter"}, func(k string) string { return vars[k] }, s.Logs, io.Discard)
+	}()
+	tb.Cleanup(func() { s.Stop(tb) })
+	return s
+}
+
+// waitServing waits until s serves and records its addresses.
+func (s *service) waitServing(tb testing.TB) {
+	tb.Helper()
+	s.HTTP, s.Admin = waitServing(tb, s.Logs, s.done)
+}
+
+// startService starts the program with env (see launchService) and waits
+// until it serves. It is stopped when the test ends, if not before.
+func startService(tb testing.TB, env map[string]string) *service {
+	tb.Helper()
+	s := launchService(tb, env)
+	s.waitServing(tb)
+	return s
+}
+
+// Stop cancels the context of run, waits for run to return and fails tb
+// unless it returned nil. Only the first call does anything.
+func (s *service) Stop(tb testing.TB) {
+	tb.Helper()
+	s.once.Do(func() {
+		s.cancel()
+		select {
+		case <-s.done:
+			if s.err != nil {
+				tb.Errorf("run returned %v, want nil", s.err)
+			}
+		case <-time.After(2 * waitLimit):
+			tb.Errorf("run did not return within %v of its context being cancelled", 2*waitLimit)
+		}
+	})
+}
+
+// URL returns the address of path on the public listener.
+func (s *service) URL(path string) string { return "http://" + s.HTTP + path }
+
+// newClient returns an HTTP client whose idle connections are closed when
+// the test ends, so that no goroutine outlives it. Its timeout only stops a
+// hung request.
+func newClient(tb testing.TB) *http.Client {
+	tb.Helper()
+	tr := &http.Transport{MaxIdleConnsPerHost: 16}
+	tb.Cleanup(tr.CloseIdleConnections)
+	return &http.Client{Transport: tr, Timeout: 3 * waitLimit}
+}
+
+// do sends a request and returns the response with its whole body.
+func do(tb testing.TB, c *http.Client, method, url string, body io.Reader, header http.Header) (*http.Response, []byte) {
+	tb.Helper()
+	req, err := http.NewRequest(method, url, body)
+	if err != nil {
+		tb.Fatalf("%s %s: %v", method, url, err)
+	}
+	maps.Copy(req.Header, header)
+	resp, err := c.Do(req)
+	if err != nil {
+		tb.Fatalf("%s %s: %v", method, url, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		tb.Fatalf("%s %s: reading the body: %v", method, url, err)
+	}
+	return resp, b
+}
+
+// get sends a GET and returns its status and body.
+func get(tb testing.TB, c *http.Client, url string) (int, []byte) {
+	tb.Helper()
+	resp, body := do(tb, c, http.MethodGet, url, nil, nil)
+	return resp.StatusCode, body
+}
+
+// errorBody is the JSON error document that every error response carries.
+type errorBody struct {
+	Error struct {
+		Code      string `json:"code"`
+		Message   string `json:"message"`
+		RequestID string `json:"request_id"`
+		Fields    []struct {
+			Field   string `json:"field"`
+			Message string `json:"message"`
+		} `json:"fields"`
+	} `json:"error"`
+}
+
+// checkError fails tb unless resp is the JSON error with status and code,
+// carries the response's request ID and the nosniff header.
+func checkError(tb testing.TB, resp *http.Response, body []byte, status int, code string) errorBody {
+	tb.Helper()
+	var e errorBody
+	if resp.StatusCode != status {
+		tb.Errorf("status = %d, want %d; body %s", resp.StatusCode, status, body)
+	}
+	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+		tb.Errorf("Content-Type = %q, want application/json", ct)
+	}
+	if got := resp.Header.Get("X-Content-Type-Options"); got != "nosniff" {
+		tb.Errorf("X-Content-Type-Options = %q, want nosniff", got)
+	}
+	if err := json.Unmarshal(body, &e); err != nil {
+		tb.Fatalf("body is not the JSON error: %v; body %s", err, body)
+	}
+	if e.Error.Code != code || e.Error.Message == "" {
+		tb.Errorf("error code, message = %q, %q; want %q and a message; body %s", e.Error.Code, e.Error.Message, code, body)
+	}
+	if id := resp.Header.Get("X-Request-ID"); id == "" || e.Error.RequestID != id {
+		tb.Errorf("request_id = %q, X-Request-ID = %q; want them equal and not empty", e.Error.RequestID, id)
+	}
+	return e
+}
+
+// scrape reads the admin listener's /metrics and returns it parsed and as
+// text.
+func scrape(tb testing.TB, c *http.Client, adminAddr string) (map[string]*dto.MetricFamily, string) {
+	tb.Helper()
+	status, body := get(tb, c, "http://"+adminAddr+"/metrics")
+	if status != http.StatusOK {
+		tb.Fatalf("GET /metrics: status %d; body %s", status, body)
+	}
+	p := expfmt.NewTextParser(model.UTF8Validation)
+	mfs, err := p.TextToMetricFamilies(bytes.NewReader(body))
+	if err != nil {
+		tb.Fatalf("parsing /metrics: %v", err)
+	}
+	return mfs, string(body)
+}
+
+// value sums the series of metric name whose labels include want: gauge and
+// counter values, histogram sample counts. A missing series counts 0.
+func value(mfs map[string]*dto.MetricFamily, name string, want map[string]string) float64 {
+	var sum float64
+	for _, m := range mfs[name].GetMetric() {
+		if !hasLabels(m, want) {
+			continue
+		}
+		switch {
+		case m.Gauge != nil:
+			sum += m.GetGauge().GetValue()
+		case m.Counter != nil:
+			sum += m.GetCounter().GetValue()
+		case m.Histogram != nil:
+			sum += float64(m.GetHistogram().GetSampleCount())
+		}
+	}
+	return sum
+}
+
+func hasLabels(m *dto.Metric, want map[string]string) bool {
+	n := 0
+	for _, lp := range m.GetLabel() {
+		if v, ok := want[lp.GetName()]; ok {
+			if v != lp.GetValue() {
+				return false
+			}
+			n++
+		}
+	}
+	return n == len(want)
+}
+
+// labelValues returns every value that label takes in any family.
+func labelValues(mfs map[string]*dto.MetricFamily, label string) map[string]bool {
+	vals := map[string]bool{}
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			for _, lp := range m.GetLabel() {
+				if lp.GetName() == label {
+					vals[lp.GetValue()] = true
+				}
+			}
+		}
+	}
+	return vals
+}
+
+// labels builds a label set from name, value pairs.
+func labels(kv ...string) map[string]string {
+	m := make(map[string]string, len(kv)/2)
+	for i := 0; i+1 < len(kv); i += 2 {
+		m[kv[i]] = kv[i+1]
+	}
+	return m
+}
+
+// writeSelfSignedCert writes a certificate for 127.0.0.1 and its key as PEM
+// files in dir and returns their paths and a pool that trusts it.
+func writeSelfSignedCert(tb testing.TB, dir string) (certFile, keyFile string, pool *x509.CertPool) {
+	tb.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1),
+		Subject:      pkix.Name{CommonName: "127.0.0.1"},
+		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(time.Hour),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	for file, block := range map[string]*pem.Block{
+		certFile: {Type: "CERTIFICATE", Bytes: der},
+		keyFile:  {Type: "PRIVATE KEY", Bytes: keyDER},
+	} {
+		if err := os.WriteFile(file, pem.EncodeToMemory(block), 0o600); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	pool = x509.NewCertPool()
+	pool.AddCert(cert)
+	return certFile, keyFile, pool
+}
