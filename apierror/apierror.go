@@ -10,10 +10,12 @@ import (
 	"github.com/gin-gonic/gin"
 )
 
-// RequestIDHeader is the header that carries the request ID. The request ID
-// middleware sets it on the response before any handler runs, which is how
-// error responses find it without a dependency on the middleware.
-const RequestIDHeader = "X-Request-ID"
+// RequestIDHeader is the header that carries the request ID (X-Request-ID),
+// in the canonical form of http.CanonicalHeaderKey so that it can index an
+// http.Header directly. The request ID middleware sets it on the response
+// before any handler runs, which is how error responses find it without a
+// dependency on the middleware.
+const RequestIDHeader = "X-Request-Id"
 
 // Code is a stable, machine-readable error code. Clients may switch on it;
 // messages may change between versions, codes do not.
@@ -114,7 +116,15 @@ func Abort(c *gin.Context, e *Error) {
 	c.AbortWithStatusJSON(e.Code.Status(), Body{Error: Detail{
 		Code:      e.Code,
 		Message:   e.Message,
-		RequestID: c.Writer.Header().Get(RequestIDHeader),
+		RequestID: requestID(c),
 		Fields:    e.Fields,
 	}})
+}
+
+// requestID returns the request ID set on the response of c, or "".
+func requestID(c *gin.Context) string {
+	if v := c.Writer.Header()[RequestIDHeader]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
 }

@@ -51,7 +51,6 @@ func metricsAndRecovery(m *metrics.HTTP) []gin.HandlerFunc {
 // Compare each sub-benchmark's ns/op with "bare", measured in the same run.
 func BenchmarkMiddleware(b *testing.B) {
 	gin.SetMode(gin.ReleaseMode)
-	discard := slog.New(slog.NewJSONHandler(io.Discard, nil))
 	stacks := []struct {
 		name  string
 		chain func(b *testing.B) []gin.HandlerFunc
@@ -63,28 +62,43 @@ func BenchmarkMiddleware(b *testing.B) {
 		{"metrics+recovery", func(b *testing.B) []gin.HandlerFunc {
 			return metricsAndRecovery(newBenchMetrics(b))
 		}},
-		{"full-stack", func(b *testing.B) []gin.HandlerFunc {
-			return routes.Middleware(routes.Deps{
-				Logger:       discard,
-				Metrics:      newBenchMetrics(b),
-				Items:        controllers.NewMemoryItems(),
-				MaxBodyBytes: 1 << 20,
-			})
-		}},
 	}
 	for _, s := range stacks {
 		b.Run(s.name, func(b *testing.B) {
 			e := gin.New()
 			e.Use(s.chain(b)...)
 			e.GET("/users/:id", okHandler)
-			req := httptest.NewRequest(http.MethodGet, "/users/42", nil)
-			w := &discardWriter{h: make(http.Header)}
-			b.ReportAllocs()
-			b.ResetTimer()
-			for b.Loop() {
-				e.ServeHTTP(w, req)
-			}
+			serveLoop(b, e)
 		})
+	}
+	// The engine as the service builds it, with every middleware: once with
+	// an access log line per request (JSON, to io.Discard), once with
+	// LOG_LEVEL=warn, which turns access logs off.
+	for _, level := range []slog.Level{slog.LevelInfo, slog.LevelWarn} {
+		b.Run("full-stack/log="+level.String(), func(b *testing.B) {
+			e, err := routes.New(routes.Deps{
+				Logger:       slog.New(slog.NewJSONHandler(io.Discard, &slog.HandlerOptions{Level: level})),
+				Metrics:      newBenchMetrics(b),
+				Items:        controllers.NewMemoryItems(),
+				Ready:        func() bool { return true },
+				MaxBodyBytes: 1 << 20,
+			})
+			if err != nil {
+				b.Fatal(err)
+			}
+			e.GET("/users/:id", okHandler)
+			serveLoop(b, e)
+		})
+	}
+}
+
+func serveLoop(b *testing.B, e *gin.Engine) {
+	req := httptest.NewRequest(http.MethodGet, "/users/42", nil)
+	w := &discardWriter{h: make(http.Header)}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		e.ServeHTTP(w, req)
 	}
 }
 

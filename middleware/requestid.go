@@ -27,18 +27,23 @@ func RequestID() gin.HandlerFunc {
 	var ids idGenerator
 	ids.init()
 	return func(c *gin.Context) {
-		id := c.GetHeader(apierror.RequestIDHeader)
-		if !validRequestID(id) {
+		var id string
+		if v := c.Request.Header[apierror.RequestIDHeader]; len(v) > 0 && validRequestID(v[0]) {
+			id = v[0]
+		} else {
 			id = ids.next()
 		}
-		c.Writer.Header().Set(apierror.RequestIDHeader, id)
+		c.Writer.Header()[apierror.RequestIDHeader] = []string{id}
 		c.Next()
 	}
 }
 
 // RequestIDOf returns the request ID that RequestID gave the request in c.
 func RequestIDOf(c *gin.Context) string {
-	return c.Writer.Header().Get(apierror.RequestIDHeader)
+	if v := c.Writer.Header()[apierror.RequestIDHeader]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
 }
 
 // validRequestID reports whether id may be echoed into headers and logs:
