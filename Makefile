@@ -16,11 +16,11 @@ run:
 build:
 	CGO_ENABLED=0 go build -trimpath -ldflags '$(LDFLAGS)' -o bin/$(BINARY) .
 
-## test: every test under the race detector, then the allocation checks
-## (which the race detector would distort) without it
+## test: the allocation checks (which the race detector would distort),
+## then every test under the race detector
 test:
+	go test -count=1 -run 'Allocate' ./middleware
 	go test -race -count=1 ./...
-	go test -count=1 -run 'Allocate' ./...
 
 ## bench: the middleware benchmarks; compare each line with "bare"
 bench:
