@@ -5,8 +5,10 @@ BINARY   ?= ginstarter
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 REVISION ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 LDFLAGS  := -s -w -X main.version=$(VERSION) -X main.revision=$(REVISION)
+IMAGE          ?= ginstarter:$(VERSION)
+CONTAINER_TOOL ?= docker
 
-.PHONY: run build test bench vet fmt-check clean
+.PHONY: run build test bench vet fmt-check clean image ko-build check-image validate-manifests
 
 ## run: serve on :8080 (public) and :9090 (admin), with .env if present
 run:
@@ -32,6 +34,22 @@ vet: fmt-check
 
 fmt-check:
 	@out="$$(gofmt -l .)"; if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+## image: the container image from the Dockerfile (CONTAINER_TOOL=podman for podman)
+image:
+	$(CONTAINER_TOOL) build --build-arg VERSION=$(VERSION) --build-arg REVISION=$(REVISION) -t $(IMAGE) .
+
+## ko-build: build and push the image with ko, linux/amd64 and linux/arm64 (set KO_DOCKER_REPO)
+ko-build:
+	VERSION=$(VERSION) ko build --bare .
+
+## check-image: lint the image files, build both images offline and run them
+check-image:
+	bash .ci/check-image
+
+## validate-manifests: render deploy/, validate strictly offline and dry-run on a real API server
+validate-manifests:
+	bash .ci/validate-manifests
 
 clean:
 	rm -rf bin
