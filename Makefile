@@ -8,7 +8,7 @@ LDFLAGS  := -s -w -X main.version=$(VERSION) -X main.revision=$(REVISION)
 IMAGE          ?= ginstarter:$(VERSION)
 CONTAINER_TOOL ?= docker
 
-.PHONY: run build test bench vet fmt-check clean image ko-build check-image validate-manifests
+.PHONY: run build test bench vet fmt-check clean image ko-build check-image validate-manifests load
 
 ## run: serve on :8080 (public) and :9090 (admin), with .env if present
 run:
@@ -50,6 +50,10 @@ check-image:
 ## validate-manifests: render deploy/, validate strictly offline and dry-run on a real API server
 validate-manifests:
 	bash .ci/validate-manifests
+
+## load: wrk against the service and a bare gin server on loopback, plus the /metrics scrape cost (needs wrk)
+load:
+	bash load/run.sh
 
 clean:
 	rm -rf bin

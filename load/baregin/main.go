@@ -1,0 +1,62 @@
+// Command baregin is the baseline of the load measurements: a bare gin
+// engine (gin.New in release mode, no middleware) serving the service's own
+// item handlers, controllers.CreateItem and controllers.GetItem on a
+// controllers.NewMemoryItems store, so that the handler code is the same as
+// in the service and only the middleware and the server settings differ.
+//
+// Usage:
+//
+//	baregin -addr 127.0.0.1:18081 [-timeouts]
+//
+// With -timeouts the http.Server gets the service's default timeouts and
+// header limit, so that their cost can be told apart from the middleware's.
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/ginstarter/ginstarter/controllers"
+)
+
+func main() {
+	if err := run(os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, "error:", err)
+		os.Exit(1)
+	}
+}
+
+// run serves until the process is killed. By default the server is a plain
+// http.Server with no timeouts, as gin's engine.Run would start it.
+func run(args []string) error {
+	fs := flag.NewFlagSet("baregin", flag.ContinueOnError)
+	addr := fs.String("addr", "127.0.0.1:18081", "listen address, host:port")
+	timeouts := fs.Bool("timeouts", false, "set the service's default server timeouts and header limit")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	gin.SetMode(gin.ReleaseMode)
+	store := controllers.NewMemoryItems()
+	e := gin.New()
+	e.POST("/v1/items", controllers.CreateItem(store))
+	e.GET("/v1/items/:id", controllers.GetItem(store))
+	srv := &http.Server{Addr: *addr, Handler: e}
+	if *timeouts {
+		// The defaults of config.Load, as run.go's newServer sets them.
+		srv.ReadHeaderTimeout = 5 * time.Second
+		srv.ReadTimeout = 30 * time.Second
+		srv.WriteTimeout = 60 * time.Second
+		srv.IdleTimeout = 120 * time.Second
+		srv.MaxHeaderBytes = 64 << 10
+	}
+	if err := srv.ListenAndServe(); !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serving: %w", err)
+	}
+	return nil
+}
