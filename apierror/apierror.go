@@ -116,13 +116,14 @@ func Abort(c *gin.Context, e *Error) {
 	c.AbortWithStatusJSON(e.Code.Status(), Body{Error: Detail{
 		Code:      e.Code,
 		Message:   e.Message,
-		RequestID: requestID(c),
+		RequestID: RequestID(c),
 		Fields:    e.Fields,
 	}})
 }
 
-// requestID returns the request ID set on the response of c, or "".
-func requestID(c *gin.Context) string {
+// RequestID returns the request ID that the request ID middleware set on
+// the response of c, or "" when there is none.
+func RequestID(c *gin.Context) string {
 	if v := c.Writer.Header()[RequestIDHeader]; len(v) > 0 {
 		return v[0]
 	}

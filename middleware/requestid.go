@@ -40,10 +40,7 @@ func RequestID() gin.HandlerFunc {
 
 // RequestIDOf returns the request ID that RequestID gave the request in c.
 func RequestIDOf(c *gin.Context) string {
-	if v := c.Writer.Header()[apierror.RequestIDHeader]; len(v) > 0 {
-		return v[0]
-	}
-	return ""
+	return apierror.RequestID(c)
 }
 
 // validRequestID reports whether id may be echoed into headers and logs:
