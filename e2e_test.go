@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/ginstarter/ginstarter/internal/testlog"
 )
 
 const sleepRoute = "/v1/demo/sleep"
@@ -113,9 +115,9 @@ func TestPanicIsAnsweredLoggedCountedAndSurvived(t *testing.T) {
 		}
 	}
 
-	var logged logLine
+	var logged testlog.Line
 	for _, s := range svc.Logs.Lines() {
-		if l := parseLogLine(s); l.Get("msg") == "panic recovered" {
+		if l := testlog.Parse(s); l.Get("msg") == "panic recovered" {
 			logged = l
 		}
 	}

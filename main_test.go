@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"go.uber.org/goleak"
+
+	"github.com/ginstarter/ginstarter/internal/testlog"
 )
 
 func TestMain(m *testing.M) {
@@ -134,7 +136,7 @@ func TestRunRefusesBadSettingsBeforeServing(t *testing.T) {
 			for k, v := range tt.env {
 				vars[k] = v
 			}
-			var logs logBuffer
+			var logs testlog.Buffer
 			done := make(chan error, 1)
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
@@ -316,7 +318,7 @@ func buildBinary(tb testing.TB) string {
 // proc is one process of the built program.
 type proc struct {
 	HTTP, Admin    string // host:port of the public and the admin listener
-	Stdout, Stderr *logBuffer
+	Stdout, Stderr *testlog.Buffer
 
 	cmd  *exec.Cmd
 	done chan struct{} // closed when the process has exited
@@ -327,7 +329,7 @@ type proc struct {
 // test ends, if it is still running.
 func launchBinary(tb testing.TB, dir string, env ...string) *proc {
 	tb.Helper()
-	p := &proc{Stdout: new(logBuffer), Stderr: new(logBuffer), done: make(chan struct{})}
+	p := &proc{Stdout: new(testlog.Buffer), Stderr: new(testlog.Buffer), done: make(chan struct{})}
 	p.cmd = exec.Command(buildBinary(tb))
 	p.cmd.Dir = dir
 	p.cmd.Env = append([]string{"HTTP_ADDR=127.0.0.1:0", "ADMIN_ADDR=127.0.0.1:0"}, env...)

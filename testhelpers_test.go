@@ -10,7 +10,6 @@ import (
 	"crypto/x509/pkix"
 	"encoding/json"
 	"encoding/pem"
-	"fmt"
 	"io"
 	"maps"
 	"math/big"
@@ -26,6 +25,8 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+
+	"github.com/ginstarter/ginstarter/internal/testlog"
 )
 
 // waitLimit bounds every wait of the end-to-end tests. It is an upper bound
@@ -38,75 +39,6 @@ const (
 	activeMetric   = "http_server_active_requests"
 	panicsMetric   = "http_server_panics_total"
 )
-
-// logBuffer collects what a service writes to stdout. It is safe for
-// concurrent use.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-// Lines returns the complete lines written so far.
-func (b *logBuffer) Lines() []string {
-	s := b.String()
-	if i := strings.LastIndexByte(s, '\n'); i >= 0 {
-		return strings.Split(s[:i], "\n")
-	}
-	return nil
-}
-
-// Find returns the first log line whose msg is msg.
-func (b *logBuffer) Find(msg string) (logLine, bool) {
-	for _, s := range b.Lines() {
-		if l := parseLogLine(s); l.Get("msg") == msg {
-			return l, true
-		}
-	}
-	return nil, false
-}
-
-// logLine is one parsed log line.
-type logLine map[string]any
-
-// Get returns the field key as a string, or "" when it is missing.
-func (l logLine) Get(key string) string {
-	v, ok := l[key]
-	if !ok {
-		return ""
-	}
-	if s, ok := v.(string); ok {
-		return s
-	}
-	return fmt.Sprint(v)
-}
-
-// parseLogLine reads a line of slog's JSON format, or else of its text
-// format (key=value, good enough for values without spaces).
-func parseLogLine(s string) logLine {
-	l := logLine{}
-	if strings.HasPrefix(s, "{") {
-		_ = json.Unmarshal([]byte(s), &l)
-		return l
-	}
-	for _, f := range strings.Fields(s) {
-		if k, v, ok := strings.Cut(f, "="); ok {
-			l[k] = strings.Trim(v, `"`)
-		}
-	}
-	return l
-}
 
 // eventually calls cond until it reports true and fails tb when that has
 // not happened within waitLimit; cond's string describes what it saw.
@@ -130,7 +62,7 @@ func eventually(tb testing.TB, what string, cond func() (bool, string)) {
 // waitServing waits for the "serving" log line in logs and returns the
 // addresses it names. It fails tb when done is closed first (the program
 // ended) or after waitLimit.
-func waitServing(tb testing.TB, logs *logBuffer, done <-chan struct{}) (httpAddr, adminAddr string) {
+func waitServing(tb testing.TB, logs *testlog.Buffer, done <-chan struct{}) (httpAddr, adminAddr string) {
 	tb.Helper()
 	deadline := time.After(waitLimit)
 	tick := time.NewTicker(5 * time.Millisecond)
@@ -152,7 +84,7 @@ func waitServing(tb testing.TB, logs *logBuffer, done <-chan struct{}) (httpAddr
 // service is one run of the program in this process.
 type service struct {
 	HTTP, Admin string // host:port of the public and the admin listener
-	Logs        *logBuffer
+	Logs        *testlog.Buffer
 
 	cancel context.CancelFunc
 	done   chan struct{} // closed when run has returned
@@ -173,7 +105,7 @@ func launchService(tb testing.TB, env map[string]string) *service {
 	}
 	maps.Copy(vars, env)
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &service{Logs: new(logBuffer), cancel: cancel, done: make(chan struct{})}
+	s := &service{Logs: new(testlog.Buffer), cancel: cancel, done: make(chan struct{})}
 	go func() {
 		defer close(s.done)
 		s.err = run(ctx, []string{"ginstarter"}, func(k string) string { return vars[k] }, s.Logs, io.Discard)

@@ -14,12 +14,13 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/ginstarter/ginstarter/internal/testlog"
 )
 
 // waitLimit bounds every wait for something to happen: it only fails a hung
@@ -67,36 +68,18 @@ func eventually(tb testing.TB, what string, tick time.Duration, cond func() (boo
 	}
 }
 
-// logBuffer collects the output of a process; it is safe for concurrent use.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // process is a started command whose end is awaited in the background.
 type process struct {
 	cmd  *exec.Cmd
-	logs *logBuffer
+	logs *testlog.Buffer
 	done chan struct{} // closed when the process has ended
 	err  error         // what Wait returned; read after done is closed
 }
 
-// startProcess starts cmd with its stdout and stderr in a logBuffer.
+// startProcess starts cmd with its stdout and stderr in a testlog.Buffer.
 func startProcess(tb testing.TB, cmd *exec.Cmd) *process {
 	tb.Helper()
-	p := &process{cmd: cmd, logs: new(logBuffer), done: make(chan struct{})}
+	p := &process{cmd: cmd, logs: new(testlog.Buffer), done: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = p.logs, p.logs
 	if err := cmd.Start(); err != nil {
 		tb.Fatalf("starting %s: %v", cmd.Path, err)

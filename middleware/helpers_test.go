@@ -1,14 +1,12 @@
 package middleware_test
 
 import (
-	"bytes"
 	"encoding/json"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/gin-gonic/gin"
@@ -19,6 +17,8 @@ import (
 	"github.com/ginstarter/ginstarter/buildinfo"
 	"github.com/ginstarter/ginstarter/metrics"
 	"github.com/ginstarter/ginstarter/middleware"
+
+	"github.com/ginstarter/ginstarter/internal/testlog"
 )
 
 func TestMain(m *testing.M) {
@@ -26,30 +26,12 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// syncBuffer is a goroutine-safe log sink.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // stack is an engine with the project's middleware in DESIGN.md order and
 // the registry and log it records into.
 type stack struct {
 	engine *gin.Engine
 	reg    *prometheus.Registry
-	log    *syncBuffer
+	log    *testlog.Buffer
 }
 
 func newStack(tb testing.TB) *stack {
@@ -59,7 +41,7 @@ func newStack(tb testing.TB) *stack {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	logs := &syncBuffer{}
+	logs := &testlog.Buffer{}
 	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	e := gin.New()
 	e.HandleMethodNotAllowed = true
