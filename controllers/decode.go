@@ -7,6 +7,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"strings"
 
 	"github.com/gin-gonic/gin"
 
@@ -63,16 +64,13 @@ func decodeError(err error) *apierror.Error {
 		e := badClient(fmt.Sprintf("field %q must be a JSON %s", typeErr.Field, typeErr.Type))
 		e.Fields = []apierror.FieldError{{Field: typeErr.Field, Message: "must be a JSON " + typeErr.Type.String()}}
 		return e
-	case isUnknownField(err):
-		return badClient(err.Error()[len("json: "):])
+	case strings.HasPrefix(err.Error(), unknownFieldPrefix):
+		return badClient(strings.TrimPrefix(err.Error(), "json: "))
 	default:
 		return badClient("request body is not a valid JSON object")
 	}
 }
 
-// isUnknownField reports whether err is the error that DisallowUnknownFields
-// causes; encoding/json has no type for it, only its text.
-func isUnknownField(err error) bool {
-	const prefix = "json: unknown field "
-	return len(err.Error()) > len(prefix) && err.Error()[:len(prefix)] == prefix
-}
+// unknownFieldPrefix starts the error that DisallowUnknownFields causes;
+// encoding/json has no type for it, only its text.
+const unknownFieldPrefix = "json: unknown field "
