@@ -97,6 +97,14 @@ type service struct {
 // does not wait for the service to serve: see waitServing.
 func launchService(tb testing.TB, env map[string]string) *service {
 	tb.Helper()
+	return launchServiceLogging(tb, env, 0)
+}
+
+// launchServiceLogging is launchService keeping only the first maxLog bytes
+// of the log in Logs (all of it when maxLog is 0), for tests whose requests
+// log far more than the test reads.
+func launchServiceLogging(tb testing.TB, env map[string]string, maxLog int) *service {
+	tb.Helper()
 	vars := map[string]string{
 		"HTTP_ADDR":            "127.0.0.1:0",
 		"ADMIN_ADDR":           "127.0.0.1:0",
@@ -108,10 +116,51 @@ func launchService(tb testing.TB, env map[string]string) *service {
 	s := &service{Logs: new(testlog.Buffer), cancel: cancel, done: make(chan struct{})}
 	go func() {
 		defer close(s.done)
-		s.err = run(ctx, []string{"ginstarter"}, func(k string) string { return vars[k] }, s.Logs, io.Discard)
+		var stdout io.Writer = s.Logs
+		if maxLog > 0 {
+			stdout = &cappedWriter{w: s.Logs, max: maxLog}
+		}
+		s.err = run(ctx, []string{"ginstarter"}, func(k string) string { return vars[k] }, stdout, io.Discard)
 	}()
 	tb.Cleanup(func() { s.Stop(tb) })
 	return s
+}
+
+// cappedWriter passes whole writes on to w until max bytes have gone
+// through, and drops the rest.
+type cappedWriter struct {
+	mu   sync.Mutex
+	w    io.Writer
+	max  int
+	sent int
+}
+
+func (c *cappedWriter) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.sent+len(p) > c.max {
+		c.sent = c.max
+		return len(p), nil
+	}
+	c.sent += len(p)
+	return c.w.Write(p)
+}
+
+// accessLog waits for the access log line of the request with requestID
+// (it is written after the response) and returns it.
+func accessLog(tb testing.TB, logs *testlog.Buffer, requestID string) testlog.Line {
+	tb.Helper()
+	var found testlog.Line
+	eventually(tb, "the access log line of "+requestID, func() (bool, string) {
+		for _, s := range logs.Lines() {
+			if l := testlog.Parse(s); l.Get("msg") == "request" && l.Get("request_id") == requestID {
+				found = l
+				return true, ""
+			}
+		}
+		return false, "no line"
+	})
+	return found
 }
 
 // waitServing waits until s serves and records its addresses.
@@ -124,7 +173,14 @@ func (s *service) waitServing(tb testing.TB) {
 // until it serves. It is stopped when the test ends, if not before.
 func startService(tb testing.TB, env map[string]string) *service {
 	tb.Helper()
-	s := launchService(tb, env)
+	return startServiceLogging(tb, env, 0)
+}
+
+// startServiceLogging is startService keeping only the first maxLog bytes
+// of the log (see launchServiceLogging).
+func startServiceLogging(tb testing.TB, env map[string]string, maxLog int) *service {
+	tb.Helper()
+	s := launchServiceLogging(tb, env, maxLog)
 	s.waitServing(tb)
 	return s
 }
