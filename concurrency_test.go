@@ -59,19 +59,9 @@ func abandonBatch(tb testing.TB, c *http.Client, svc *service, n int) {
 	tb.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	errs := make(chan error, n)
+	outcomes := make(chan outcome, n)
 	for range n {
-		go func() {
-			req, err := http.NewRequestWithContext(ctx, http.MethodGet, svc.URL(sleepRoute+"?d=30s"), nil)
-			if err == nil {
-				var resp *http.Response
-				if resp, err = c.Do(req); err == nil {
-					resp.Body.Close()
-					err = fmt.Errorf("got status %d before going away", resp.StatusCode)
-				}
-			}
-			errs <- err
-		}()
+		go func() { outcomes <- send(ctx, c, svc.URL(sleepRoute+"?d=30s")) }()
 	}
 	eventually(tb, "the batch in flight", func() (bool, string) {
 		mfs, _ := scrape(tb, c, svc.Admin)
@@ -80,8 +70,8 @@ func abandonBatch(tb testing.TB, c *http.Client, svc *service, n int) {
 	})
 	cancel()
 	for range n {
-		if err := <-errs; !errors.Is(err, context.Canceled) {
-			tb.Errorf("abandoned request: %v, want context.Canceled", err)
+		if o := <-outcomes; !errors.Is(o.err, context.Canceled) {
+			tb.Errorf("abandoned request: %v; want it cancelled", o)
 		}
 	}
 }

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -20,7 +22,20 @@ type outcome struct {
 	err        error
 }
 
-func (o outcome) ok() bool { return o.err == nil && o.status == http.StatusOK }
+// acceptable reports whether o is a success: 200, except from /readyz,
+// which must answer 503 once the process has logged that it drains.
+func (o outcome) acceptable(sigterm, draining time.Time) bool {
+	switch {
+	case o.err != nil:
+		return false
+	case !strings.HasSuffix(o.path, "/readyz") || o.end.Before(sigterm):
+		return o.status == http.StatusOK
+	case o.start.After(draining):
+		return o.status == http.StatusServiceUnavailable
+	default:
+		return o.status == http.StatusOK || o.status == http.StatusServiceUnavailable
+	}
+}
 
 func (o outcome) String() string {
 	return fmt.Sprintf("GET %s from %s to %s: status %d, error %v",
@@ -50,7 +65,7 @@ func generateLoad(c *http.Client, urls []string, workers, limit int, stop <-chan
 					return
 				default:
 				}
-				o := send(c, urls[i%len(urls)])
+				o := send(context.Background(), c, urls[i%len(urls)])
 				mine = append(mine, o)
 				if o.err != nil {
 					// A refused connection fails at once: do not spin on it.
@@ -65,10 +80,14 @@ func generateLoad(c *http.Client, urls []string, workers, limit int, stop <-chan
 	}
 }
 
-// send sends one GET and reads the whole response.
-func send(c *http.Client, url string) outcome {
+// send sends one GET with ctx and reads the whole response.
+func send(ctx context.Context, c *http.Client, url string) outcome {
 	o := outcome{path: url, start: time.Now()}
-	resp, err := c.Get(url)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	var resp *http.Response
+	if err == nil {
+		resp, err = c.Do(req)
+	}
 	if err == nil {
 		_, err = io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
@@ -97,18 +116,20 @@ func logTime(tb testing.TB, logs *testlog.Buffer, msg string) time.Time {
 }
 
 // TestBinaryDrainsUnderLoad sends SIGTERM to the binary while a load
-// generator keeps it busy. Its own log says when the drain delay ended
-// (the "waiting for requests in flight" line, written before the listener
-// closes), and a failure seen before that moment cannot be the expected
-// refusal of a closed listener.
+// generator keeps it busy, /readyz included. Its own log says when the
+// drain began (written after readiness turned false) and when it ended (the
+// "waiting for requests in flight" line, written before the listener
+// closes): a failure seen before that end cannot be the expected refusal of
+// a closed listener.
 func TestBinaryDrainsUnderLoad(t *testing.T) {
 	t.Parallel()
 	const drain, timeout = time.Second, 5 * time.Second
 	p := startBinary(t, t.TempDir(), "DEMO_ENDPOINTS=true",
 		"SHUTDOWN_DRAIN_DELAY="+drain.String(), "SHUTDOWN_TIMEOUT="+timeout.String())
 	c, probe := newClient(t), newClient(t)
-	c.Transport.(*http.Transport).MaxIdleConnsPerHost = 8
-	outcomes := generateLoad(c, []string{p.URL("/v1/items"), p.URL(sleepRoute + "?d=200ms")}, 8, 50000, p.done)
+	c.Transport.(*http.Transport).MaxIdleConnsPerHost = 9
+	urls := []string{p.URL("/v1/items"), p.URL(sleepRoute + "?d=200ms"), p.URL("/readyz")}
+	outcomes := generateLoad(c, urls, 9, 50000, p.done)
 
 	eventually(t, "sleeps in flight", func() (bool, string) {
 		mfs, _ := scrape(t, probe, p.Admin)
@@ -119,14 +140,6 @@ func TestBinaryDrainsUnderLoad(t *testing.T) {
 	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "/readyz answers 503", func() (bool, string) {
-		resp, err := probe.Get(p.URL("/readyz"))
-		if err != nil {
-			t.Fatalf("GET /readyz after SIGTERM: %v; the listener closed before readiness turned 503", err)
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusServiceUnavailable, fmt.Sprintf("status %d", resp.StatusCode)
-	})
 	code := p.Wait(t)
 	exited := time.Since(sigterm)
 	all := outcomes()
@@ -137,11 +150,12 @@ func TestBinaryDrainsUnderLoad(t *testing.T) {
 	if bound := drain + timeout + 5*time.Second; exited > bound {
 		t.Errorf("the process exited %v after SIGTERM, beyond the bound of %v", exited, bound)
 	}
+	draining := logTime(t, p.Stdout, "shutdown: draining")
 	drainEnd := logTime(t, p.Stdout, "shutdown: waiting for requests in flight")
 	if _, ok := p.Stdout.Find("shutdown: done"); !ok {
 		t.Errorf("no \"shutdown: done\" log line; log:\n%s", p.Stdout)
 	}
-	checkDrain(t, all, sigterm, drainEnd)
+	checkDrain(t, all, sigterm, draining, drainEnd)
 	t.Logf("exit %v after SIGTERM (drain %v, timeout %v), drain ended %v after SIGTERM",
 		exited.Round(time.Millisecond), drain, timeout, drainEnd.Sub(sigterm).Round(time.Millisecond))
 }
@@ -149,47 +163,53 @@ func TestBinaryDrainsUnderLoad(t *testing.T) {
 // checkDrain sorts outcomes by phase: ended before SIGTERM, in flight at
 // SIGTERM, sent and answered during the drain, and the rest. It fails tb
 // for any failure that ended before drainEnd, and unless requests were in
-// flight at SIGTERM and served during the drain.
-func checkDrain(tb testing.TB, all []outcome, sigterm, drainEnd time.Time) {
+// flight at SIGTERM, and requests served and /readyz seen 503 during the
+// drain.
+func checkDrain(tb testing.TB, all []outcome, sigterm, draining, drainEnd time.Time) {
 	tb.Helper()
-	var before, inFlight, drained, crossed, after, crossedFailed, afterFailed, failed int
+	var before, inFlight, drained, notReady, crossed, after, crossedFailed, afterFailed, failed int
 	var crossing []string // failures of requests sent before the drain ended
 	for _, o := range all {
+		ok := o.acceptable(sigterm, draining)
 		switch {
 		case o.end.Before(sigterm):
 			before++
 		case o.start.Before(sigterm):
 			inFlight++
-			if !o.ok() {
+			if !ok {
 				tb.Errorf("in flight at SIGTERM: %v; want 200", o)
 			}
 			continue
 		case o.end.Before(drainEnd):
 			drained++
+			if o.status == http.StatusServiceUnavailable {
+				notReady++
+			}
 		case o.start.Before(drainEnd):
 			crossed++
-			if !o.ok() {
+			if !ok {
 				crossedFailed++
 				crossing = append(crossing, o.String())
 			}
 		default:
 			after++
-			if !o.ok() {
+			if !ok {
 				afterFailed++
 			}
 		}
-		if !o.ok() && o.end.Before(drainEnd) {
+		if !ok && o.end.Before(drainEnd) {
 			if failed++; failed <= 5 {
 				tb.Errorf("failed before the drain delay ended: %v", o)
 			}
 		}
 	}
-	if inFlight == 0 || drained == 0 {
-		tb.Errorf("requests in flight at SIGTERM: %d, served during the drain: %d; want both above 0", inFlight, drained)
+	if inFlight == 0 || notReady == 0 || drained == notReady {
+		tb.Errorf("requests in flight at SIGTERM: %d, answered during the drain: %d, of which /readyz 503: %d; want some of each, and more than the 503s",
+			inFlight, drained, notReady)
 	}
-	tb.Logf("%d requests: %d before SIGTERM, %d in flight at SIGTERM, %d sent and answered during the drain, "+
+	tb.Logf("%d requests: %d before SIGTERM, %d in flight at SIGTERM, %d sent and answered during the drain (%d of them /readyz 503), "+
 		"%d crossing its end (%d failed), %d after it (%d failed, the listener being closed); %d failed before the drain ended",
-		len(all), before, inFlight, drained, crossed, crossedFailed, after, afterFailed, failed)
+		len(all), before, inFlight, drained, notReady, crossed, crossedFailed, after, afterFailed, failed)
 	if len(crossing) > 0 {
 		tb.Logf("first failure crossing the end of the drain: %s", crossing[0])
 	}
