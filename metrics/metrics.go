@@ -49,7 +49,7 @@ type Options struct {
 // per-label children, so that recording a request takes no allocation and
 // no label hashing once a route has been seen.
 type HTTP struct {
-	duration *prometheus.HistogramVec
+	duration *durationVec
 	active   *prometheus.GaugeVec
 	panics   *prometheus.CounterVec
 	cache    routeCache
@@ -60,17 +60,8 @@ type HTTP struct {
 // runtime and process collectors, and registers them all on reg. It fails,
 // rather than panics, when any of them is already registered there.
 func New(reg prometheus.Registerer, info buildinfo.Info, opts Options) (*HTTP, error) {
-	durationOpts := prometheus.HistogramOpts{
-		Name:    "http_server_request_duration_seconds",
-		Help:    "Duration of HTTP server requests, from the first middleware to the last byte handed to the connection.",
-		Buckets: DurationBuckets(),
-	}
-	if opts.NativeHistograms {
-		durationOpts.NativeHistogramBucketFactor = 1.1
-		durationOpts.NativeHistogramMaxBucketNumber = 160
-	}
 	m := &HTTP{
-		duration: prometheus.NewHistogramVec(durationOpts, []string{LabelMethod, LabelRoute, LabelStatus}),
+		duration: newDurationVec(opts),
 		active: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "http_server_active_requests",
 			Help: "Number of HTTP server requests in flight, being handled right now.",

@@ -39,8 +39,8 @@ func methodIndex(method string) int {
 type Route struct {
 	method, route string
 	active        prometheus.Gauge
-	duration      *prometheus.HistogramVec
-	byStatus      [maxStatus - minStatus + 1]atomic.Pointer[prometheus.Observer]
+	duration      *durationVec
+	byStatus      [maxStatus - minStatus + 1]atomic.Pointer[durationObserver]
 }
 
 // Start marks one request of r as in flight. Every Start must be followed by
@@ -51,11 +51,12 @@ func (r *Route) Start() { r.active.Inc() }
 // after d.
 func (r *Route) Done(status int, d time.Duration) {
 	r.active.Dec()
-	r.observer(status).Observe(d.Seconds())
+	r.observer(status).observe(d)
 }
 
-// observer returns the histogram child for status, creating it on first use.
-func (r *Route) observer(status int) prometheus.Observer {
+// observer returns the histogram series for status, creating it on first
+// use.
+func (r *Route) observer(status int) durationObserver {
 	if status < minStatus || status > maxStatus {
 		// net/http refuses such codes; gin reports 0 or -1 in edge cases.
 		status = http.StatusInternalServerError
@@ -64,7 +65,7 @@ func (r *Route) observer(status int) prometheus.Observer {
 	if o := slot.Load(); o != nil {
 		return *o
 	}
-	o := r.duration.WithLabelValues(r.method, r.route, strconv.Itoa(status))
+	o := r.duration.with(r.method, r.route, strconv.Itoa(status))
 	slot.Store(&o)
 	return o
 }
