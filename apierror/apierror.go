@@ -32,6 +32,7 @@ const (
 	CodeClientClosed     Code = "client_closed_request"
 	CodeInternal         Code = "internal_error"
 	CodeUnavailable      Code = "unavailable"
+	CodeOverloaded       Code = "overloaded"
 	CodeHeadersTooLarge  Code = "headers_too_large"
 	CodeRequestTimeout   Code = "request_timeout"
 )
@@ -54,6 +55,7 @@ var statuses = map[Code]int{
 	CodeClientClosed:     StatusClientClosedRequest,
 	CodeInternal:         http.StatusInternalServerError,
 	CodeUnavailable:      http.StatusServiceUnavailable,
+	CodeOverloaded:       http.StatusServiceUnavailable,
 }
 
 // Status returns the HTTP status for code, and 500 for a code the table

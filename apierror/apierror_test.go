@@ -24,6 +24,7 @@ func TestCodeStatus(t *testing.T) {
 		{apierror.CodeUnsupportedMedia, http.StatusUnsupportedMediaType},
 		{apierror.CodeInternal, http.StatusInternalServerError},
 		{apierror.CodeUnavailable, http.StatusServiceUnavailable},
+		{apierror.CodeOverloaded, http.StatusServiceUnavailable},
 		{apierror.Code("made_up"), http.StatusInternalServerError},
 	}
 	for _, tt := range tests {

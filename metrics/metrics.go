@@ -52,13 +52,14 @@ type HTTP struct {
 	duration *durationVec
 	active   *prometheus.GaugeVec
 	panics   *prometheus.CounterVec
+	shed     prometheus.Counter
 	cache    routeCache
 }
 
-// New creates the HTTP request metrics, the service_build_info gauge (its
-// labels describe info) and the Go
-// runtime and process collectors, and registers them all on reg. It fails,
-// rather than panics, when any of them is already registered there.
+// New creates the HTTP request metrics, the counter of shed requests, the
+// service_build_info gauge (its labels describe info) and the Go runtime and
+// process collectors, and registers them all on reg. It fails, rather than
+// panics, when any of them is already registered there.
 func New(reg prometheus.Registerer, info buildinfo.Info, opts Options) (*HTTP, error) {
 	m := &HTTP{
 		duration: newDurationVec(opts),
@@ -70,6 +71,7 @@ func New(reg prometheus.Registerer, info buildinfo.Info, opts Options) (*HTTP, e
 			Name: "http_server_panics_total",
 			Help: "Number of panics recovered in HTTP handlers.",
 		}, []string{LabelRoute}),
+		shed: newShedCounter(),
 	}
 	m.cache.metrics = m
 	build := prometheus.NewGauge(prometheus.GaugeOpts{
@@ -83,7 +85,7 @@ func New(reg prometheus.Registerer, info buildinfo.Info, opts Options) (*HTTP, e
 	})
 	build.Set(1)
 	for _, c := range []prometheus.Collector{
-		m.duration, m.active, m.panics, build,
+		m.duration, m.active, m.panics, m.shed, build,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	} {

@@ -150,6 +150,24 @@ http_server_panics_total{http_route="unmatched"} 1
 	}
 }
 
+// TestShedCounter: the counter is exposed at 0 before anything is shed, so
+// that rate() and alerts see it from the start.
+func TestShedCounter(t *testing.T) {
+	m, reg := newHTTP(t, metrics.Options{})
+	const head = `
+# HELP http_server_shed_requests_total Number of HTTP server requests refused with 503 because the limit of requests in flight (MAX_IN_FLIGHT) was reached.
+# TYPE http_server_shed_requests_total counter
+`
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(head+"http_server_shed_requests_total 0\n"), "http_server_shed_requests_total"); err != nil {
+		t.Error(err)
+	}
+	m.Shed()
+	m.Shed()
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(head+"http_server_shed_requests_total 2\n"), "http_server_shed_requests_total"); err != nil {
+		t.Error(err)
+	}
+}
+
 func TestNativeHistogramsOption(t *testing.T) {
 	for _, native := range []bool{false, true} {
 		m, reg := newHTTP(t, metrics.Options{NativeHistograms: native})
