@@ -56,6 +56,7 @@ func run(ctx context.Context, _ []string, getenv func(string) string, stdout, _ 
 		Items:          controllers.NewMemoryItems(),
 		Ready:          ready.Load,
 		MaxBodyBytes:   cfg.MaxBodyBytes,
+		MaxInFlight:    cfg.MaxInFlight,
 		TrustedProxies: cfg.TrustedProxies,
 		DemoEndpoints:  cfg.DemoEndpoints,
 	})
@@ -63,7 +64,7 @@ func run(ctx context.Context, _ []string, getenv func(string) string, stdout, _ 
 		return err
 	}
 	public := newServer(cfg, engine, logger)
-	admin := newServer(cfg, routes.Admin(routes.AdminDeps{Registerer: reg, Gatherer: reg}), logger)
+	admin := newServer(cfg, routes.Admin(routes.AdminDeps{Registerer: reg, Gatherer: reg, Pprof: cfg.Pprof}), logger)
 	if cfg.TLS() {
 		cert, err := tls.LoadX509KeyPair(cfg.TLSCertFile, cfg.TLSKeyFile)
 		if err != nil {
@@ -95,6 +96,8 @@ func run(ctx context.Context, _ []string, getenv func(string) string, stdout, _ 
 		slog.String("http_addr", publicLn.Addr().String()),
 		slog.String("admin_addr", adminLn.Addr().String()),
 		slog.Bool("tls", cfg.TLS()),
+		slog.Int("max_in_flight", cfg.MaxInFlight),
+		slog.Bool("pprof", cfg.Pprof),
 		slog.String("version", build.Version),
 		slog.String("revision", build.Revision))
 

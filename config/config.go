@@ -34,6 +34,8 @@ type Config struct {
 	TrustedProxies     []string      // TRUSTED_PROXIES: comma-separated IPs or CIDRs
 	DemoEndpoints      bool          // DEMO_ENDPOINTS
 	NativeHistograms   bool          // METRICS_NATIVE_HISTOGRAMS
+	MaxInFlight        int           // MAX_IN_FLIGHT: 0 turns load shedding off
+	Pprof              bool          // PPROF_ENABLED: /debug/pprof/ on the admin listener
 }
 
 // TLS reports whether the public listener serves HTTPS.
@@ -69,6 +71,8 @@ func Vars() []Var {
 		{"TRUSTED_PROXIES", "", "comma-separated proxy IPs or CIDRs whose X-Forwarded-For is believed; empty trusts none", parseProxies},
 		{"DEMO_ENDPOINTS", "false", "serve /v1/demo/panic and /v1/demo/sleep to watch the panic counter and the in-flight gauge", boolean(func(c *Config) *bool { return &c.DemoEndpoints })},
 		{"METRICS_NATIVE_HISTOGRAMS", "false", "also expose the request duration as a Prometheus native histogram", boolean(func(c *Config) *bool { return &c.NativeHistograms })},
+		{"MAX_IN_FLIGHT", "0", "most requests handled at once; more get 503 with Retry-After at once (probes excepted); 0 turns load shedding off", wholeNumber(func(c *Config) *int { return &c.MaxInFlight }, maxInFlightLimit)},
+		{"PPROF_ENABLED", "false", "serve net/http/pprof under /debug/pprof/ on the admin listener (never on the public one)", boolean(func(c *Config) *bool { return &c.Pprof })},
 	}
 }
 
@@ -162,6 +166,21 @@ func boolean(field func(*Config) *bool) func(*Config, string) error {
 			return errors.New("want true or false")
 		}
 		*field(c) = b
+		return nil
+	}
+}
+
+// maxInFlightLimit caps MAX_IN_FLIGHT far above what one process serves, so
+// that a typo with extra digits is caught.
+const maxInFlightLimit = 1_000_000
+
+func wholeNumber(field func(*Config) *int, limit int) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || n > limit {
+			return fmt.Errorf("want a whole number from 0 to %d", limit)
+		}
+		*field(c) = n
 		return nil
 	}
 }

@@ -101,6 +101,10 @@ func TestLoadValid(t *testing.T) {
 		{"DEMO_ENDPOINTS", "1", func(c *config.Config) { c.DemoEndpoints = true }},
 		{"DEMO_ENDPOINTS", "FALSE", func(c *config.Config) {}},
 		{"METRICS_NATIVE_HISTOGRAMS", "true", func(c *config.Config) { c.NativeHistograms = true }},
+		{"MAX_IN_FLIGHT", "1", func(c *config.Config) { c.MaxInFlight = 1 }},
+		{"MAX_IN_FLIGHT", "1000000", func(c *config.Config) { c.MaxInFlight = 1_000_000 }},
+		{"MAX_IN_FLIGHT", "0", func(c *config.Config) {}},
+		{"PPROF_ENABLED", "true", func(c *config.Config) { c.Pprof = true }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name+"="+tt.value, func(t *testing.T) {
@@ -150,6 +154,11 @@ func TestLoadInvalid(t *testing.T) {
 		{"TRUSTED_PROXIES", "10.0.0.0/33", `"10.0.0.0/33"`},
 		{"DEMO_ENDPOINTS", "maybe", "true or false"},
 		{"METRICS_NATIVE_HISTOGRAMS", "yes", "true or false"},
+		{"MAX_IN_FLIGHT", "-1", "0 to 1000000"},
+		{"MAX_IN_FLIGHT", "many", "0 to 1000000"},
+		{"MAX_IN_FLIGHT", "2.5", "0 to 1000000"},
+		{"MAX_IN_FLIGHT", "1000001", "0 to 1000000"},
+		{"PPROF_ENABLED", "on", "true or false"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name+"="+tt.value, func(t *testing.T) {
@@ -175,6 +184,7 @@ func TestLoadReportsEveryBadVariable(t *testing.T) {
 		"TRUSTED_PROXIES":  "bogus",
 		"DEMO_ENDPOINTS":   "maybe",
 		"TLS_CERT_FILE":    "cert.pem",
+		"MAX_IN_FLIGHT":    "-3",
 	}
 	msg := loadErr(t, bad)
 	for name := range bad {

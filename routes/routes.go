@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/http/pprof"
 
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
@@ -24,6 +25,7 @@ type Deps struct {
 	Items          controllers.ItemStore
 	Ready          func() bool // false once shutdown has begun
 	MaxBodyBytes   int64
+	MaxInFlight    int      // 0 sheds nothing
 	TrustedProxies []string // nil trusts no proxy
 	DemoEndpoints  bool
 }
@@ -70,28 +72,35 @@ func New(d Deps) (*gin.Engine, error) {
 }
 
 // Middleware returns the middleware of every public route, outermost first:
-// request ID, headers, access log, metrics, recovery, body limit. Metrics
-// sits outside recovery so that a recovered panic is recorded with its 500.
+// request ID, headers, access log, metrics, recovery, load shedding (only
+// when MaxInFlight is set), body limit. Metrics sits outside recovery so
+// that a recovered panic is recorded with its 500, and outside shedding so
+// that a shed request is recorded with its 503.
 func Middleware(d Deps) []gin.HandlerFunc {
-	return []gin.HandlerFunc{
+	chain := []gin.HandlerFunc{
 		middleware.RequestID(),
 		middleware.SecureHeaders(),
 		middleware.AccessLog(d.Logger, probes...),
 		middleware.Metrics(d.Metrics, probes...),
 		middleware.Recovery(d.Logger, d.Metrics),
-		middleware.BodyLimit(d.MaxBodyBytes),
 	}
+	if d.MaxInFlight > 0 {
+		chain = append(chain, middleware.Shed(d.MaxInFlight, d.Metrics, probes...))
+	}
+	return append(chain, middleware.BodyLimit(d.MaxBodyBytes))
 }
 
 // AdminDeps are the dependencies of the admin handler.
 type AdminDeps struct {
 	Registerer prometheus.Registerer
 	Gatherer   prometheus.Gatherer
+	Pprof      bool // serve net/http/pprof under /debug/pprof/
 }
 
 // Admin returns the handler of the admin listener: /metrics from the
-// service's own registry and /healthz. It is a plain ServeMux: nothing on it
-// is counted in the request metrics.
+// service's own registry, /healthz and, when d.Pprof is set, the
+// net/http/pprof handlers under /debug/pprof/. It is a plain ServeMux:
+// nothing on it is counted in the request metrics.
 func Admin(d AdminDeps) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", metrics.Handler(d.Registerer, d.Gatherer))
@@ -99,5 +108,15 @@ func Admin(d AdminDeps) http.Handler {
 		w.Header().Set("Content-Type", "application/json; charset=utf-8")
 		_, _ = w.Write([]byte(`{"status":"ok"}`))
 	})
+	if d.Pprof {
+		// Registered here, explicitly: the registrations that importing
+		// net/http/pprof makes on http.DefaultServeMux are never served.
+		// Index also serves the named profiles (heap, goroutine, ...).
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	}
 	return mux
 }

@@ -3,6 +3,7 @@ package routes_test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -156,5 +157,48 @@ func TestTrustedProxies(t *testing.T) {
 				t.Errorf("client_ip = %q, want %q", line.ClientIP, tt.want)
 			}
 		})
+	}
+}
+
+func TestAdminPprof(t *testing.T) {
+	tests := []struct {
+		pprof bool
+		path  string
+		want  int
+	}{
+		{true, "/debug/pprof/", http.StatusOK},
+		{true, "/debug/pprof/cmdline", http.StatusOK},
+		{true, "/debug/pprof/heap?debug=1", http.StatusOK},
+		{true, "/debug/pprof/symbol", http.StatusOK},
+		{true, "/debug/pprof/trace?seconds=0.01", http.StatusOK},
+		{true, "/debug/pprof/nosuchprofile", http.StatusNotFound},
+		{false, "/debug/pprof/", http.StatusNotFound},
+		{false, "/debug/pprof/cmdline", http.StatusNotFound},
+		{false, "/debug/pprof/heap?debug=1", http.StatusNotFound},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprintf("pprof=%v %s", tt.pprof, tt.path), func(t *testing.T) {
+			reg := prometheus.NewRegistry()
+			h := routes.Admin(routes.AdminDeps{Registerer: reg, Gatherer: reg, Pprof: tt.pprof})
+			if got := status(h, http.MethodGet, tt.path); got != tt.want {
+				t.Errorf("GET %s = %d, want %d", tt.path, got, tt.want)
+			}
+		})
+	}
+}
+
+// TestAdminPprofRoutesTheCPUProfile checks where /debug/pprof/profile is
+// routed without running it: a CPU profile takes at least a second.
+func TestAdminPprofRoutesTheCPUProfile(t *testing.T) {
+	for _, enabled := range []bool{false, true} {
+		reg := prometheus.NewRegistry()
+		mux, ok := routes.Admin(routes.AdminDeps{Registerer: reg, Gatherer: reg, Pprof: enabled}).(*http.ServeMux)
+		if !ok {
+			t.Fatal("Admin no longer returns a *http.ServeMux; check /debug/pprof/profile another way")
+		}
+		_, pattern := mux.Handler(httptest.NewRequest(http.MethodGet, "/debug/pprof/profile?seconds=5", nil))
+		if want := map[bool]string{true: "/debug/pprof/profile", false: ""}[enabled]; pattern != want {
+			t.Errorf("PPROF_ENABLED=%v: /debug/pprof/profile matches %q, want %q", enabled, pattern, want)
+		}
 	}
 }
