@@ -8,7 +8,7 @@ LDFLAGS  := -s -w -X main.version=$(VERSION) -X main.revision=$(REVISION)
 IMAGE          ?= ginstarter:$(VERSION)
 CONTAINER_TOOL ?= docker
 
-.PHONY: run build test bench vet fmt-check clean image ko-build check-image validate-manifests load
+.PHONY: run build test bench vet fmt-check clean image ko-build check-image validate-manifests load fuzz vulncheck
 
 ## run: serve on :8080 (public) and :9090 (admin), with .env if present
 run:
@@ -50,6 +50,14 @@ check-image:
 ## validate-manifests: render deploy/, validate strictly offline and dry-run on a real API server
 validate-manifests:
 	bash .ci/validate-manifests
+
+## fuzz: run each fuzz target for a short fixed time (FUZZTIME=15s each); fails on a finding
+fuzz:
+	bash .ci/fuzz
+
+## vulncheck: govulncheck on every module against an offline database built from golang.org/x/vulndb
+vulncheck:
+	bash .ci/vulncheck
 
 ## load: wrk against the service and a bare gin server on loopback, plus the /metrics scrape cost (needs wrk)
 load:
