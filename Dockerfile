@@ -5,11 +5,12 @@
 #     --build-arg REVISION="$(git rev-parse HEAD)" .
 #
 # The two base images are build arguments so that a registry mirror can stand
-# in for them (--build-arg GO_IMAGE=mirror.example/golang:1.26.8); their
-# defaults are what ships. GO_IMAGE's tag is go.mod's go directive: keep them
-# equal (.ci/check-image checks it). Pin both by digest (image:tag@sha256:...)
+# in for them (--build-arg GO_IMAGE=mirror.example/golang:1.26.10); their
+# defaults are what ships. GO_IMAGE's tag is go.mod's toolchain directive, the
+# patched Go release that builds the service: keep them equal
+# (.ci/check-image checks it). Pin both by digest (image:tag@sha256:...)
 # for reproducible builds.
-ARG GO_IMAGE=golang:1.26.8
+ARG GO_IMAGE=golang:1.26.10
 ARG RUNTIME_IMAGE=gcr.io/distroless/static-debian12:nonroot
 
 # The build runs on the builder's own platform and cross-compiles, so a
