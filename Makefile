@@ -14,6 +14,14 @@ CONTAINER_TOOL ?= docker
 run:
 	go run .
 
+## rename: make the template your own service, once, in a clean git tree:
+## make rename MODULE=github.com/acme/orders NAME=orders
+.PHONY: rename
+rename:
+	@missing=""; [ -n "$(MODULE)" ] || missing="MODULE"; [ -n "$(NAME)" ] || missing="$${missing:+$$missing and }NAME"; \
+	if [ -n "$$missing" ]; then echo "make rename: set $$missing, e.g. make rename MODULE=github.com/acme/orders NAME=orders" >&2; exit 2; fi
+	go run ./internal/cmd/rename -module "$(MODULE)" -name "$(NAME)"
+
 ## build: a static, reproducible binary in bin/ with version information
 build:
 	CGO_ENABLED=0 go build -trimpath -ldflags '$(LDFLAGS)' -o bin/$(BINARY) .
