@@ -8,7 +8,7 @@ LDFLAGS  := -s -w -X main.version=$(VERSION) -X main.revision=$(REVISION)
 IMAGE          ?= ginstarter:$(VERSION)
 CONTAINER_TOOL ?= docker
 
-.PHONY: run build test bench vet fmt-check clean image ko-build check-image validate-manifests load fuzz vulncheck
+.PHONY: run build test bench vet fmt-check clean image ko-build check-image validate-manifests load fuzz vulncheck e2e
 
 ## run: serve on :8080 (public) and :9090 (admin), with .env if present
 run:
@@ -66,6 +66,11 @@ fuzz:
 ## vulncheck: govulncheck on every module against an offline database built from golang.org/x/vulndb
 vulncheck:
 	bash .ci/vulncheck
+
+## e2e: a real Prometheus server (Debian's prometheus package) scrapes the built binary and evaluates deploy/'s queries and alerts
+e2e:
+	@command -v prometheus >/dev/null && command -v promtool >/dev/null || { echo "make e2e needs prometheus and promtool on PATH (Debian: apt-get install prometheus)"; exit 1; }
+	go test -count=1 -v ./e2e
 
 ## load: wrk against the service and a bare gin server on loopback, plus the /metrics scrape cost (needs wrk)
 load:
