@@ -10,6 +10,15 @@ CONTAINER_TOOL ?= docker
 
 .PHONY: run build test bench vet fmt-check clean image ko-build check-image validate-manifests load fuzz vulncheck e2e
 
+# `make` alone lists the targets; `make run` serves.
+.DEFAULT_GOAL := help
+
+## help: list the targets and what each does (what `make` alone does)
+.PHONY: help
+help:
+	@awk '/^## [a-z0-9-]+:/ { sub(/^## /, ""); i = index($$0, ":"); printf "  %-20s %s\n", substr($$0, 1, i - 1), substr($$0, i + 2); next } \
+	      /^## / { sub(/^## /, ""); printf "  %-20s %s\n", "", $$0 }' $(firstword $(MAKEFILE_LIST))
+
 ## run: serve on :8080 (public) and :9090 (admin), with .env if present
 run:
 	go run .
@@ -40,6 +49,7 @@ bench:
 vet: fmt-check
 	go vet ./...
 
+## fmt-check: fail when a file needs gofmt
 fmt-check:
 	@out="$$(gofmt -l .)"; if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
@@ -76,5 +86,6 @@ e2e:
 load:
 	bash load/run.sh
 
+## clean: remove bin/
 clean:
 	rm -rf bin
