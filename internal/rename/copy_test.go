@@ -1,0 +1,273 @@
+package rename
+
+import (
+	"bytes"
+	"context"
+	"go/parser"
+	"go/token"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestRenameCopy renames a copy of the repository as a user would, in a
+// fresh git clone, and builds, vets, tests and renders the result.
+func TestRenameCopy(t *testing.T) {
+	t.Parallel()
+	root := templateRoot(t)
+	requireTool(t, "kubectl")
+	dir := t.TempDir()
+	copyTree(t, root, dir, func(string) bool { return true })
+	gitCommit(t, dir)
+
+	opts := Options{Dir: dir, Module: "github.com/acme/orders", Name: "orders"}
+	res, err := Run(context.Background(), opts)
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if !res.Git || len(res.Changed) < 50 {
+		t.Fatalf("Run: git %v, %d files changed; want git and most of the tree", res.Git, len(res.Changed))
+	}
+	if st := run(t, dir, nil, "git", "status", "--porcelain"); strings.Contains(st, "??") {
+		t.Errorf("the rename created files:\n%s", st)
+	}
+	if _, err := Run(context.Background(), opts); err == nil || !strings.Contains(err.Error(), "uncommitted changes") {
+		t.Errorf("a second Run on the uncommitted rename = %v, want a refusal", err)
+	}
+	opts.Force = true
+	if res, err := Run(context.Background(), opts); err != nil || len(res.Changed) != 0 {
+		t.Errorf("a second Run with Force changed %v (error %v); want nothing", res.Changed, err)
+	}
+
+	assertNoTemplateName(t, dir)
+	assertGoMods(t, dir, map[string]string{
+		"go.mod":                "module github.com/acme/orders\n",
+		"bench/go.mod":          "module github.com/acme/orders/bench\n",
+		"load/go.mod":           "module github.com/acme/orders/load\n",
+		"tools/k8scheck/go.mod": "module github.com/acme/orders/tools/k8scheck\n",
+	}, "replace github.com/acme/orders => ../\n", "bench/go.mod", "load/go.mod")
+
+	timed(t, dir, "go", "build", "./...")
+	timed(t, dir, "go", "vet", "./...")
+	timed(t, dir, "go", "test", "-count=1", "./config", "./routes", "./metrics", "./controllers")
+	timed(t, filepath.Join(dir, "bench"), "go", "build", "./...")
+	if out := timed(t, dir, "gofmt", "-l", "."); out != "" {
+		t.Errorf("gofmt -l after the rename:\n%s", out)
+	}
+
+	rendered := timed(t, dir, "kubectl", "kustomize", "deploy/overlays/prod")
+	for _, want := range []string{
+		"kind: Deployment\nmetadata:\n  labels:\n    app.kubernetes.io/name: orders\n  name: orders\n  namespace: orders\n",
+		"serviceAccountName: orders",
+		"image: orders:latest",
+		`up{job="orders"} == 0`,
+		"runbook_url: https://github.com/acme/orders/blob/main/deploy/README.md#",
+		"orders.json: |",
+		`"uid": "orders"`,
+	} {
+		if !strings.Contains(rendered, want) {
+			t.Errorf("kubectl kustomize deploy/overlays/prod has no %q", want)
+		}
+	}
+	if strings.Contains(strings.ToLower(rendered), TemplateName) {
+		t.Errorf("kubectl kustomize deploy/overlays/prod still names %s", TemplateName)
+	}
+}
+
+// TestGonewThenName does what gonew does (a module zip holds no nested
+// module, go.mod's module directive and the imports are rewritten) and then
+// runs the rename with only a name, as the README tells gonew users to.
+func TestGonewThenName(t *testing.T) {
+	t.Parallel()
+	root := templateRoot(t)
+	nested := nestedModules(t, root)
+	dir := t.TempDir()
+	copyTree(t, root, dir, func(rel string) bool {
+		return !slices.ContainsFunc(nested, func(m string) bool { return strings.HasPrefix(rel, m+"/") })
+	})
+	gonew(t, dir, "github.com/acme/orders")
+
+	res, err := Run(context.Background(), Options{Dir: dir, Name: "orders"})
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if res.Git || res.Plan.FromModule != "github.com/acme/orders" || res.Plan.Module != "github.com/acme/orders" {
+		t.Errorf("Run planned %+v (git %v), want github.com/acme/orders kept, no git", res.Plan, res.Git)
+	}
+	if len(res.Changed) == 0 {
+		t.Fatal("Run changed nothing after gonew")
+	}
+	if res, err := Run(context.Background(), Options{Dir: dir, Name: "orders"}); err != nil || len(res.Changed) != 0 {
+		t.Errorf("a second Run changed %v (error %v); want nothing", res.Changed, err)
+	}
+	assertNoTemplateName(t, dir)
+	timed(t, dir, "go", "build", "./...")
+	if out := timed(t, dir, "gofmt", "-l", "."); out != "" {
+		t.Errorf("gofmt -l after the rename:\n%s", out)
+	}
+}
+
+// templateRoot returns the root of the repository, skipping the test when
+// it has already been renamed: there is no template left to rename.
+func templateRoot(tb testing.TB) string {
+	tb.Helper()
+	requireTool(tb, "git")
+	root, err := filepath.Abs(filepath.Join("..", ".."))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	mod, err := ModulePath([]byte(readFile(tb, root, "go.mod")))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if mod != TemplateModule {
+		tb.Skipf("go.mod declares %s, not the template's %s: this tree has been renamed already", mod, TemplateModule)
+	}
+	return root
+}
+
+// copyTree copies the files a clone of root would have (tracked, or new
+// and not ignored, as in the work tree) for which keep is true.
+func copyTree(tb testing.TB, root, dst string, keep func(rel string) bool) {
+	tb.Helper()
+	out := run(tb, root, nil, "git", "ls-files", "-z", "--cached", "--others", "--exclude-standard")
+	for _, rel := range strings.Split(strings.TrimRight(out, "\x00"), "\x00") {
+		src := filepath.Join(root, filepath.FromSlash(rel))
+		fi, err := os.Lstat(src)
+		if err != nil || !fi.Mode().IsRegular() || !keep(rel) {
+			continue // deleted in the work tree, or a link
+		}
+		data, err := os.ReadFile(src)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		to := filepath.Join(dst, filepath.FromSlash(rel))
+		if err := os.MkdirAll(filepath.Dir(to), 0o755); err != nil {
+			tb.Fatal(err)
+		}
+		if err := os.WriteFile(to, data, fi.Mode().Perm()); err != nil {
+			tb.Fatal(err)
+		}
+	}
+}
+
+func nestedModules(tb testing.TB, root string) []string {
+	tb.Helper()
+	var dirs []string
+	for _, rel := range strings.Fields(run(tb, root, nil, "git", "ls-files", "--", "*/go.mod")) {
+		dirs = append(dirs, path.Dir(rel))
+	}
+	if len(dirs) == 0 {
+		tb.Fatal("no nested go.mod: the gonew test expects bench/, load/ and tools/k8scheck")
+	}
+	return dirs
+}
+
+// gonew rewrites dir as gonew rewrites its copy of the template: the
+// module directive, and every import of the template's packages.
+func gonew(tb testing.TB, dir, module string) {
+	tb.Helper()
+	run(tb, dir, nil, "go", "mod", "edit", "-module", module)
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(p, ".go") {
+			return err
+		}
+		src, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		fset := token.NewFileSet()
+		f, err := parser.ParseFile(fset, p, src, parser.ImportsOnly)
+		if err != nil {
+			return err
+		}
+		// Replace from the last import so the earlier offsets stay valid.
+		out := src
+		for _, spec := range slices.Backward(f.Imports) {
+			ipath, _ := strconv.Unquote(spec.Path.Value)
+			if ipath != TemplateModule && !strings.HasPrefix(ipath, TemplateModule+"/") {
+				continue
+			}
+			start, end := fset.Position(spec.Path.Pos()).Offset, fset.Position(spec.Path.End()).Offset
+			quoted := strconv.Quote(module + strings.TrimPrefix(ipath, TemplateModule))
+			out = slices.Concat(out[:start:start], []byte(quoted), out[end:])
+		}
+		if bytes.Equal(out, src) {
+			return nil
+		}
+		return os.WriteFile(p, out, 0o644)
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+}
+
+// assertNoTemplateName fails for every line outside the allowed places
+// that still names the template, in any case.
+func assertNoTemplateName(tb testing.TB, dir string) {
+	tb.Helper()
+	// Where the template's name may stay after a rename, and why.
+	allowed := map[string]string{
+		selfDir: "the rename tool keeps the template's names to recognize them; Run never rewrites its own package",
+	}
+	var found []string
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			if d != nil && d.Name() == ".git" {
+				return fs.SkipDir
+			}
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		rel = filepath.ToSlash(rel)
+		for prefix := range allowed {
+			if strings.HasPrefix(rel, prefix) {
+				return nil
+			}
+		}
+		data, err := os.ReadFile(p)
+		for i, line := range strings.Split(string(data), "\n") {
+			if strings.Contains(strings.ToLower(line), TemplateName) {
+				found = append(found, rel+":"+strconv.Itoa(i+1)+": "+strings.TrimSpace(line))
+			}
+		}
+		return err
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if len(found) > 0 {
+		tb.Errorf("%d lines still name %s after the rename:\n%s", len(found), TemplateName, strings.Join(found[:min(len(found), 30)], "\n"))
+	}
+}
+
+// assertGoMods checks the first line of each go.mod, and that the modules
+// in replaced still replace the main module with the parent directory.
+func assertGoMods(tb testing.TB, dir string, first map[string]string, replace string, replaced ...string) {
+	tb.Helper()
+	for name, want := range first {
+		if got := readFile(tb, dir, name); !strings.HasPrefix(got, want) {
+			tb.Errorf("%s starts %q, want %q", name, got[:min(len(got), len(want))], want)
+		}
+	}
+	for _, name := range replaced {
+		if got := readFile(tb, dir, name); !strings.Contains(got, replace) {
+			tb.Errorf("%s has no %q", name, replace)
+		}
+	}
+}
+
+// timed runs a command in dir, logs how long it took and returns its output.
+func timed(tb testing.TB, dir, name string, args ...string) string {
+	tb.Helper()
+	start := time.Now()
+	out := run(tb, dir, nil, name, args...)
+	tb.Logf("%s %s: %v", name, strings.Join(args, " "), time.Since(start).Round(time.Millisecond))
+	return out
+}

@@ -1,0 +1,212 @@
+// Package rename turns the template into the user's own service: it
+// replaces the template's module path (go.mod files, imports, links) and
+// service name (Kubernetes names, the Prometheus job, the dashboard, the
+// binary and the image, the README) in every text file of the tree.
+//
+// It also finishes what gonew starts: gonew rewrites the root go.mod and
+// the imports of the main module only, and Run, given just the name, takes
+// the module path that go.mod now declares and replaces the rest.
+package rename
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"go/format"
+	"os"
+	"path/filepath"
+	"strings"
+	"unicode/utf8"
+)
+
+const (
+	// TemplateModule is the template's module path.
+	TemplateModule = "github.com/ginstarter/ginstarter"
+	// TemplateName is the template's service name.
+	TemplateName = "ginstarter"
+)
+
+// selfDir holds this package, which keeps the template's names so that a
+// second run still knows what to replace; Run never rewrites it.
+const selfDir = "internal/rename/"
+
+// Options are the arguments of a rename.
+type Options struct {
+	Dir    string // root of the tree: holds go.mod
+	Module string // new module path; empty keeps the one go.mod declares
+	Name   string // new service name
+	Force  bool   // rename even when git reports uncommitted changes
+}
+
+// Plan is a rename worked out from Options and the tree's go.mod.
+type Plan struct {
+	Dir        string
+	FromModule string // the module path go.mod declared before the rename
+	Module     string
+	Name       string
+}
+
+// Change is one rewritten file.
+type Change struct {
+	Path         string // slash-separated, relative to Plan.Dir
+	Replacements int
+}
+
+// Result is what Run did.
+type Result struct {
+	Plan    Plan
+	Git     bool // the files were those git lists; otherwise every file under Dir
+	Changed []Change
+	Notes   []string // things the user should check by hand
+}
+
+// Run renames the tree at opts.Dir. It checks every argument and every file
+// before it writes any, and a second run with the same arguments changes
+// nothing.
+func Run(ctx context.Context, opts Options) (Result, error) {
+	plan, err := NewPlan(opts)
+	if err != nil {
+		return Result{}, err
+	}
+	res := Result{Plan: plan}
+	files, git, err := listFiles(ctx, plan.Dir, opts.Force)
+	if err != nil {
+		return res, err
+	}
+	res.Git = git
+	contents, err := rewriteAll(plan, files)
+	if err != nil {
+		return res, err
+	}
+	for _, c := range contents {
+		if err := os.WriteFile(filepath.Join(plan.Dir, filepath.FromSlash(c.path)), c.data, 0o644); err != nil {
+			return res, fmt.Errorf("writing %s: %w", c.path, err)
+		}
+		res.Changed = append(res.Changed, Change{Path: c.path, Replacements: c.n})
+	}
+	if !strings.HasPrefix(plan.Module, "github.com/") && len(res.Changed) > 0 {
+		res.Notes = append(res.Notes, fmt.Sprintf("the alerts' runbook_url and the image's source label now link to https://%s/blob/main/...; check that your code host serves those pages", RepoRoot(plan.Module)))
+	}
+	return res, nil
+}
+
+// NewPlan checks the arguments and reads the module path from go.mod. Its
+// error names every bad argument, one a line.
+func NewPlan(opts Options) (Plan, error) {
+	plan := Plan{Dir: opts.Dir, Module: opts.Module, Name: opts.Name}
+	if plan.Dir == "" {
+		plan.Dir = "."
+	}
+	var errs []error
+	if err := CheckName(opts.Name); err != nil {
+		errs = append(errs, fmt.Errorf("-name %q: %w", opts.Name, err))
+	}
+	if opts.Module != "" {
+		if err := CheckModulePath(opts.Module); err != nil {
+			errs = append(errs, fmt.Errorf("-module %q: %w", opts.Module, err))
+		}
+	}
+	gomod, err := os.ReadFile(filepath.Join(plan.Dir, "go.mod"))
+	if err == nil {
+		plan.FromModule, err = ModulePath(gomod)
+	}
+	switch {
+	case err != nil:
+		errs = append(errs, fmt.Errorf("-dir %q: %w", plan.Dir, err))
+	case opts.Module == "" && plan.FromModule == TemplateModule:
+		errs = append(errs, fmt.Errorf("-module: required, go.mod still declares the template's %s", TemplateModule))
+	case opts.Module == "":
+		plan.Module = plan.FromModule
+	}
+	return plan, errors.Join(errs...)
+}
+
+// ModulePath returns the path of the module directive of a go.mod file.
+func ModulePath(gomod []byte) (string, error) {
+	for line := range strings.Lines(string(gomod)) {
+		line, _, _ = strings.Cut(line, "//")
+		f := strings.Fields(line)
+		if len(f) == 2 && f[0] == "module" {
+			return strings.Trim(f[1], "\"`"), nil
+		}
+	}
+	return "", errors.New("go.mod has no module directive")
+}
+
+type content struct {
+	path string
+	data []byte
+	n    int
+}
+
+// rewriteAll returns the new contents of the files that change.
+func rewriteAll(plan Plan, files []string) ([]content, error) {
+	r := newReplacer(plan)
+	var out []content
+	for _, rel := range files {
+		if strings.HasPrefix(rel, selfDir) {
+			continue
+		}
+		data, err := os.ReadFile(filepath.Join(plan.Dir, filepath.FromSlash(rel)))
+		if err != nil {
+			return nil, err
+		}
+		base := filepath.Base(rel)
+		if base == "go.mod" || base == "go.sum" {
+			if err := checkForeignModules(rel, data, plan); err != nil {
+				return nil, err
+			}
+		}
+		if base == "go.sum" || bytes.IndexByte(data, 0) >= 0 || !utf8.Valid(data) {
+			continue
+		}
+		c, err := rewrite(plan, r, rel, data)
+		if err != nil {
+			return nil, err
+		}
+		if c.n > 0 {
+			out = append(out, c)
+		}
+	}
+	return out, nil
+}
+
+func rewrite(plan Plan, r replacer, rel string, data []byte) (content, error) {
+	s, n := r.apply(string(data))
+	if filepath.Base(rel) == "go.mod" {
+		// A module path with a major version suffix needs a requirement of
+		// that major version, even when a replace directive supplies it.
+		if major := MajorVersion(plan.Module); major >= 2 {
+			old, fixed := plan.Module+" v0.0.0", fmt.Sprintf("%s v%d.0.0", plan.Module, major)
+			n += strings.Count(s, old)
+			s = strings.ReplaceAll(s, old, fixed)
+		}
+	}
+	out := []byte(s)
+	if n > 0 && strings.HasSuffix(rel, ".go") {
+		// Import paths and identifiers change length: realign and re-sort.
+		formatted, err := format.Source(out)
+		if err != nil {
+			return content{}, fmt.Errorf("%s: gofmt after the rename: %w", rel, err)
+		}
+		out = formatted
+	}
+	return content{path: rel, data: out, n: n}, nil
+}
+
+// checkForeignModules refuses a tree that depends on some other module
+// whose path holds the template's name: replacing the bare name would
+// rewrite that path too.
+func checkForeignModules(rel string, data []byte, plan Plan) error {
+	for _, f := range strings.Fields(string(data)) {
+		if !strings.ContainsAny(f, "./") || !strings.Contains(strings.ToLower(f), TemplateName) {
+			continue
+		}
+		if f == TemplateModule || strings.HasPrefix(f, TemplateModule+"/") || f == plan.FromModule || strings.HasPrefix(f, plan.FromModule+"/") {
+			continue
+		}
+		return fmt.Errorf("%s names %s, another module with %q in its path, which the rename would rewrite; rename by hand", rel, f, TemplateName)
+	}
+	return nil
+}
