@@ -24,7 +24,7 @@ func CheckName(name string) error {
 	if len(name) > MaxNameLen {
 		return fmt.Errorf("%d characters, at most %d (it is the Grafana dashboard's uid)", len(name), MaxNameLen)
 	}
-	for i := 0; i < len(name); i++ {
+	for i := range len(name) {
 		c := name[i]
 		if !isLower(c) && !isDigit(c) && c != '-' {
 			return fmt.Errorf("%q is not allowed: only lowercase letters, digits and '-' (a DNS-1035 label, as it names Kubernetes objects)", c)
@@ -78,7 +78,7 @@ func checkHost(host string) error {
 	if host[0] == '-' {
 		return fmt.Errorf("the first element %q starts with '-'", host)
 	}
-	for i := 0; i < len(host); i++ {
+	for i := range len(host) {
 		if c := host[i]; !isLower(c) && !isDigit(c) && c != '.' && c != '-' {
 			return fmt.Errorf("the first element %q may hold only lowercase letters, digits, '.' and '-'", host)
 		}
@@ -95,7 +95,7 @@ func checkElem(elem string) error {
 	case elem[0] == '.' || elem[len(elem)-1] == '.':
 		return fmt.Errorf("path element %q starts or ends with a dot", elem)
 	}
-	for i := 0; i < len(elem); i++ {
+	for i := range len(elem) {
 		if c := elem[i]; !isLower(c) && !isUpper(c) && !isDigit(c) && !strings.ContainsRune("-._~", rune(c)) {
 			return fmt.Errorf("path element %q holds %q: only letters, digits and \"-._~\" are allowed", elem, c)
 		}
@@ -161,7 +161,7 @@ func isUpper(c byte) bool { return 'A' <= c && c <= 'Z' }
 func isDigit(c byte) bool { return '0' <= c && c <= '9' }
 
 func allDigits(s string) bool {
-	for i := 0; i < len(s); i++ {
+	for i := range len(s) {
 		if !isDigit(s[i]) {
 			return false
 		}
@@ -170,7 +170,7 @@ func allDigits(s string) bool {
 }
 
 func allDigitsOrDots(s string) bool {
-	for i := 0; i < len(s); i++ {
+	for i := range len(s) {
 		if !isDigit(s[i]) && s[i] != '.' {
 			return false
 		}

@@ -34,7 +34,7 @@ func TestRenameCopy(t *testing.T) {
 	if !res.Git || len(res.Changed) < 50 {
 		t.Fatalf("Run: git %v, %d files changed; want git and most of the tree", res.Git, len(res.Changed))
 	}
-	if st := run(t, dir, nil, "git", "status", "--porcelain"); strings.Contains(st, "??") {
+	if st := run(t, dir, "git", "status", "--porcelain"); strings.Contains(st, "??") {
 		t.Errorf("the rename created files:\n%s", st)
 	}
 	if _, err := Run(context.Background(), opts); err == nil || !strings.Contains(err.Error(), "uncommitted changes") {
@@ -136,7 +136,8 @@ func templateRoot(tb testing.TB) string {
 // and not ignored, as in the work tree) for which keep is true.
 func copyTree(tb testing.TB, root, dst string, keep func(rel string) bool) {
 	tb.Helper()
-	out := run(tb, root, nil, "git", "ls-files", "-z", "--cached", "--others", "--exclude-standard")
+	to := openRoot(tb, dst)
+	out := run(tb, root, "git", "ls-files", "-z", "--cached", "--others", "--exclude-standard")
 	for _, rel := range strings.Split(strings.TrimRight(out, "\x00"), "\x00") {
 		src := filepath.Join(root, filepath.FromSlash(rel))
 		fi, err := os.Lstat(src)
@@ -147,11 +148,10 @@ func copyTree(tb testing.TB, root, dst string, keep func(rel string) bool) {
 		if err != nil {
 			tb.Fatal(err)
 		}
-		to := filepath.Join(dst, filepath.FromSlash(rel))
-		if err := os.MkdirAll(filepath.Dir(to), 0o755); err != nil {
+		if err := to.MkdirAll(path.Dir(rel), 0o755); err != nil {
 			tb.Fatal(err)
 		}
-		if err := os.WriteFile(to, data, fi.Mode().Perm()); err != nil {
+		if err := to.WriteFile(rel, data, fi.Mode().Perm()); err != nil {
 			tb.Fatal(err)
 		}
 	}
@@ -160,7 +160,7 @@ func copyTree(tb testing.TB, root, dst string, keep func(rel string) bool) {
 func nestedModules(tb testing.TB, root string) []string {
 	tb.Helper()
 	var dirs []string
-	for _, rel := range strings.Fields(run(tb, root, nil, "git", "ls-files", "--", "*/go.mod")) {
+	for _, rel := range strings.Fields(run(tb, root, "git", "ls-files", "--", "*/go.mod")) {
 		dirs = append(dirs, path.Dir(rel))
 	}
 	if len(dirs) == 0 {
@@ -173,12 +173,13 @@ func nestedModules(tb testing.TB, root string) []string {
 // module directive, and every import of the template's packages.
 func gonew(tb testing.TB, dir, module string) {
 	tb.Helper()
-	run(tb, dir, nil, "go", "mod", "edit", "-module", module)
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+	run(tb, dir, "go", "mod", "edit", "-module", module)
+	root := openRoot(tb, dir)
+	err := fs.WalkDir(root.FS(), ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() || !strings.HasSuffix(p, ".go") {
 			return err
 		}
-		src, err := os.ReadFile(p)
+		src, err := root.ReadFile(p)
 		if err != nil {
 			return err
 		}
@@ -201,7 +202,7 @@ func gonew(tb testing.TB, dir, module string) {
 		if bytes.Equal(out, src) {
 			return nil
 		}
-		return os.WriteFile(p, out, 0o644)
+		return root.WriteFile(p, out, 0o644)
 	})
 	if err != nil {
 		tb.Fatal(err)
@@ -217,21 +218,20 @@ func assertNoTemplateName(tb testing.TB, dir string) {
 		selfDir: "the rename tool keeps the template's names to recognize them; Run never rewrites its own package",
 	}
 	var found []string
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+	root := openRoot(tb, dir)
+	err := fs.WalkDir(root.FS(), ".", func(rel string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			if d != nil && d.Name() == ".git" {
 				return fs.SkipDir
 			}
 			return err
 		}
-		rel, _ := filepath.Rel(dir, p)
-		rel = filepath.ToSlash(rel)
 		for prefix := range allowed {
 			if strings.HasPrefix(rel, prefix) {
 				return nil
 			}
 		}
-		data, err := os.ReadFile(p)
+		data, err := root.ReadFile(rel)
 		for i, line := range strings.Split(string(data), "\n") {
 			if strings.Contains(strings.ToLower(line), TemplateName) {
 				found = append(found, rel+":"+strconv.Itoa(i+1)+": "+strings.TrimSpace(line))
@@ -263,11 +263,21 @@ func assertGoMods(tb testing.TB, dir string, first map[string]string, replace st
 	}
 }
 
+func openRoot(tb testing.TB, dir string) *os.Root {
+	tb.Helper()
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { _ = root.Close() })
+	return root
+}
+
 // timed runs a command in dir, logs how long it took and returns its output.
 func timed(tb testing.TB, dir, name string, args ...string) string {
 	tb.Helper()
 	start := time.Now()
-	out := run(tb, dir, nil, name, args...)
+	out := run(tb, dir, name, args...)
 	tb.Logf("%s %s: %v", name, strings.Join(args, " "), time.Since(start).Round(time.Millisecond))
 	return out
 }

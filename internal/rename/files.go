@@ -17,9 +17,10 @@ import (
 // stop the rename unless force is set: then git diff shows what the rename
 // did and git checkout undoes it. Elsewhere (gonew's output has no .git)
 // they are every file under dir.
-func listFiles(ctx context.Context, dir string, force bool) (files []string, git bool, err error) {
-	if exec.CommandContext(ctx, "git", "-C", dir, "rev-parse", "--is-inside-work-tree").Run() != nil {
-		files, err = walkFiles(dir)
+func listFiles(ctx context.Context, root *os.Root, force bool) (files []string, git bool, err error) {
+	dir := root.Name()
+	if _, err := gitOutput(ctx, dir, "rev-parse", "--is-inside-work-tree"); err != nil {
+		files, err = walkFiles(root)
 		return files, false, err
 	}
 	status, err := gitOutput(ctx, dir, "status", "--porcelain", "--", ".")
@@ -37,7 +38,7 @@ func listFiles(ctx context.Context, dir string, force bool) (files []string, git
 	for _, rel := range strings.Split(strings.TrimRight(out, "\x00"), "\x00") {
 		// Files deleted in the work tree are still listed as cached, and
 		// symbolic links are not followed.
-		fi, err := os.Lstat(filepath.Join(dir, filepath.FromSlash(rel)))
+		fi, err := root.Lstat(filepath.FromSlash(rel))
 		if err == nil && fi.Mode().IsRegular() && !seen[rel] {
 			seen[rel] = true
 			files = append(files, rel)
@@ -48,6 +49,7 @@ func listFiles(ctx context.Context, dir string, force bool) (files []string, git
 
 func gitOutput(ctx context.Context, dir string, args ...string) (string, error) {
 	var stderr bytes.Buffer
+	//nolint:gosec // G204: git, with arguments of this package, in the directory the user named.
 	cmd := exec.CommandContext(ctx, "git", append([]string{"-C", dir}, args...)...)
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
@@ -57,23 +59,21 @@ func gitOutput(ctx context.Context, dir string, args ...string) (string, error) 
 	return string(out), nil
 }
 
-func walkFiles(dir string) ([]string, error) {
+func walkFiles(root *os.Root) ([]string, error) {
 	var files []string
-	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+	err := fs.WalkDir(root.FS(), ".", func(rel string, d fs.DirEntry, err error) error {
 		switch {
 		case err != nil:
 			return err
 		case d.IsDir() && d.Name() == ".git":
 			return fs.SkipDir
-		case !d.Type().IsRegular():
-			return nil
+		case d.Type().IsRegular():
+			files = append(files, rel)
 		}
-		rel, err := filepath.Rel(dir, path)
-		files = append(files, filepath.ToSlash(rel))
-		return err
+		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("listing %s: %w", dir, err)
+		return nil, fmt.Errorf("listing %s: %w", root.Name(), err)
 	}
 	return files, nil
 }

@@ -70,17 +70,24 @@ func Run(ctx context.Context, opts Options) (Result, error) {
 		return Result{}, err
 	}
 	res := Result{Plan: plan}
-	files, git, err := listFiles(ctx, plan.Dir, opts.Force)
+	// Every read and write goes through root: a symbolic link in the tree
+	// cannot make the rename touch a file outside it.
+	root, err := os.OpenRoot(plan.Dir)
+	if err != nil {
+		return res, err
+	}
+	defer func() { _ = root.Close() }() // a directory handle: nothing to flush
+	files, git, err := listFiles(ctx, root, opts.Force)
 	if err != nil {
 		return res, err
 	}
 	res.Git = git
-	contents, err := rewriteAll(plan, files)
+	contents, err := rewriteAll(root, plan, files)
 	if err != nil {
 		return res, err
 	}
 	for _, c := range contents {
-		if err := os.WriteFile(filepath.Join(plan.Dir, filepath.FromSlash(c.path)), c.data, 0o644); err != nil {
+		if err := overwrite(root, c.path, c.data); err != nil {
 			return res, fmt.Errorf("writing %s: %w", c.path, err)
 		}
 		res.Changed = append(res.Changed, Change{Path: c.path, Replacements: c.n})
@@ -141,14 +148,14 @@ type content struct {
 }
 
 // rewriteAll returns the new contents of the files that change.
-func rewriteAll(plan Plan, files []string) ([]content, error) {
+func rewriteAll(root *os.Root, plan Plan, files []string) ([]content, error) {
 	r := newReplacer(plan)
 	var out []content
 	for _, rel := range files {
 		if strings.HasPrefix(rel, selfDir) {
 			continue
 		}
-		data, err := os.ReadFile(filepath.Join(plan.Dir, filepath.FromSlash(rel)))
+		data, err := root.ReadFile(filepath.FromSlash(rel))
 		if err != nil {
 			return nil, err
 		}
@@ -170,6 +177,16 @@ func rewriteAll(plan Plan, files []string) ([]content, error) {
 		}
 	}
 	return out, nil
+}
+
+// overwrite replaces the content of an existing file and keeps its mode.
+func overwrite(root *os.Root, rel string, data []byte) error {
+	f, err := root.OpenFile(filepath.FromSlash(rel), os.O_WRONLY|os.O_TRUNC, 0)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(data)
+	return errors.Join(err, f.Close())
 }
 
 func rewrite(plan Plan, r replacer, rel string, data []byte) (content, error) {

@@ -154,17 +154,16 @@ func gitCommit(tb testing.TB, dir string) {
 		{"add", "-A"},
 		{"-c", "user.name=rename test", "-c", "user.email=rename@example.com", "-c", "commit.gpgsign=false", "commit", "-q", "-m", "template"},
 	} {
-		run(tb, dir, nil, "git", args...)
+		run(tb, dir, "git", args...)
 	}
 }
 
 // run runs a command in dir and returns its standard output; it fails the
 // test with the command's output when the command fails.
-func run(tb testing.TB, dir string, env []string, name string, args ...string) string {
+func run(tb testing.TB, dir, name string, args ...string) string {
 	tb.Helper()
 	cmd := exec.Command(name, args...)
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), env...)
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()

@@ -56,35 +56,39 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	report(stdout, res, *verbose)
-	return nil
+	_, err = io.WriteString(stdout, report(res, *verbose))
+	return err
 }
 
-func report(w io.Writer, res rename.Result, verbose bool) {
+// report says what the rename did: the files with -v, the totals, the notes
+// and what to do next.
+func report(res rename.Result, verbose bool) string {
+	var w strings.Builder
 	p := res.Plan
 	from := rename.TemplateModule
 	if p.FromModule != rename.TemplateModule && p.FromModule != p.Module {
 		from += " and " + p.FromModule
 	}
 	if len(res.Changed) == 0 {
-		fmt.Fprintf(w, "nothing to rename: no file under %s names %s or %s\n", p.Dir, from, rename.TemplateName)
-		return
+		fmt.Fprintf(&w, "nothing to rename: no file under %s names %s or %s\n", p.Dir, from, rename.TemplateName)
+		return w.String()
 	}
 	total := 0
 	for _, c := range res.Changed {
 		total += c.Replacements
 		if verbose {
-			fmt.Fprintf(w, "%5d  %s\n", c.Replacements, c.Path)
+			fmt.Fprintf(&w, "%5d  %s\n", c.Replacements, c.Path)
 		}
 	}
-	fmt.Fprintf(w, "renamed %s to %s and %s to %s: %d replacements in %d files\n",
+	fmt.Fprintf(&w, "renamed %s to %s and %s to %s: %d replacements in %d files\n",
 		from, p.Module, rename.TemplateName, p.Name, total, len(res.Changed))
 	for _, n := range res.Notes {
-		fmt.Fprintln(w, "note:", n)
+		fmt.Fprintln(&w, "note:", n)
 	}
 	if res.Git {
-		fmt.Fprintln(w, "review with git diff, then: go build ./... && go test ./...")
+		w.WriteString("review with git diff, then: go build ./... && go test ./...\n")
 	} else {
-		fmt.Fprintln(w, "next: go build ./... && go test ./...")
+		w.WriteString("next: go build ./... && go test ./...\n")
 	}
+	return w.String()
 }
