@@ -63,9 +63,10 @@ func TestRenameCopy(t *testing.T) {
 
 	rendered := timed(t, dir, "kubectl", "kustomize", "deploy/overlays/prod")
 	for _, want := range []string{
-		"kind: Deployment\nmetadata:\n  labels:\n    app.kubernetes.io/name: orders\n  name: orders\n  namespace: orders\n",
+		"app.kubernetes.io/name: orders\n",
+		"  name: orders\n  namespace: orders\n",
 		"serviceAccountName: orders",
-		"image: orders:latest",
+		"image: orders:",
 		`up{job="orders"} == 0`,
 		"runbook_url: https://github.com/acme/orders/blob/main/deploy/README.md#",
 		"orders.json: |",
@@ -102,6 +103,9 @@ func TestGonewThenName(t *testing.T) {
 	}
 	if len(res.Changed) == 0 {
 		t.Fatal("Run changed nothing after gonew")
+	}
+	if len(res.Notes) != 1 || !strings.Contains(res.Notes[0], "no bench/, load/, tools/k8scheck/ here") {
+		t.Errorf("Run's notes %q do not tell that gonew left out the separate modules", res.Notes)
 	}
 	if res, err := Run(context.Background(), Options{Dir: dir, Name: "orders"}); err != nil || len(res.Changed) != 0 {
 		t.Errorf("a second Run changed %v (error %v); want nothing", res.Changed, err)

@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"go/format"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -92,10 +93,27 @@ func Run(ctx context.Context, opts Options) (Result, error) {
 		}
 		res.Changed = append(res.Changed, Change{Path: c.path, Replacements: c.n})
 	}
-	if !strings.HasPrefix(plan.Module, "github.com/") && len(res.Changed) > 0 {
-		res.Notes = append(res.Notes, fmt.Sprintf("the alerts' runbook_url and the image's source label now link to https://%s/blob/main/...; check that your code host serves those pages", RepoRoot(plan.Module)))
-	}
+	res.Notes = notes(root, plan, len(res.Changed) > 0)
 	return res, nil
+}
+
+func notes(root *os.Root, plan Plan, changed bool) []string {
+	var notes []string
+	if !strings.HasPrefix(plan.Module, "github.com/") && changed {
+		notes = append(notes, fmt.Sprintf("the alerts' runbook_url and the image's source label now link to https://%s/blob/main/...; check that your code host serves those pages", RepoRoot(plan.Module)))
+	}
+	// The template's modules with a go.mod of their own, which a module
+	// zip, and so gonew's copy, leaves out.
+	var missing []string
+	for _, m := range []string{"bench", "load", "tools/k8scheck"} {
+		if _, err := root.Stat(m + "/go.mod"); errors.Is(err, fs.ErrNotExist) {
+			missing = append(missing, m+"/")
+		}
+	}
+	if len(missing) > 0 {
+		notes = append(notes, fmt.Sprintf("no %s here (gonew copies the main module only): make validate-manifests, lint, vulncheck and load need them; copy them from the template and run the rename again", strings.Join(missing, ", ")))
+	}
+	return notes
 }
 
 // NewPlan checks the arguments and reads the module path from go.mod. Its

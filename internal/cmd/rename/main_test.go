@@ -28,7 +28,9 @@ func TestRun(t *testing.T) {
 		{"positional arguments", []string{"github.com/acme/orders", "orders"}, "",
 			[]string{"unexpected arguments"}},
 		{"rename", []string{"-dir", dir, "-module", "github.com/acme/orders", "-name", "orders", "-v"},
-			"    1  deploy/service.yaml\n    1  go.mod\nrenamed " + rename.TemplateModule + " to github.com/acme/orders and " + rename.TemplateName + " to orders: 2 replacements in 2 files\nnext: go build ./... && go test ./...\n",
+			"    1  deploy/service.yaml\n    1  go.mod\nrenamed " + rename.TemplateModule + " to github.com/acme/orders and " + rename.TemplateName + " to orders: 2 replacements in 2 files\n" +
+				"note: no bench/, load/, tools/k8scheck/ here (gonew copies the main module only): make validate-manifests, lint, vulncheck and load need them; copy them from the template and run the rename again\n" +
+				"next: go build ./... && go test ./...\n",
 			nil},
 		{"again, after gonew or a first run", []string{"-dir", dir, "-name", "orders"},
 			"nothing to rename: no file under " + dir + " names " + rename.TemplateModule + " or " + rename.TemplateName + "\n",
