@@ -53,6 +53,11 @@ vet: fmt-check
 fmt-check:
 	@out="$$(gofmt -l .)"; if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
+## lint: golangci-lint (pinned in .ci/lint, installed with go install) on every module, with .golangci.yml
+.PHONY: lint
+lint:
+	bash .ci/lint
+
 ## image: the container image from the Dockerfile (CONTAINER_TOOL=podman for podman)
 image:
 	$(CONTAINER_TOOL) build --build-arg VERSION=$(VERSION) --build-arg REVISION=$(REVISION) -t $(IMAGE) .
