@@ -73,13 +73,14 @@ func run(ctx context.Context, _ []string, getenv func(string) string, stdout, _ 
 		public.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 	}
 
-	publicLn, err := net.Listen("tcp", cfg.HTTPAddr)
+	var lc net.ListenConfig
+	publicLn, err := lc.Listen(ctx, "tcp", cfg.HTTPAddr)
 	if err != nil {
 		return fmt.Errorf("listening on HTTP_ADDR: %w", err)
 	}
-	adminLn, err := net.Listen("tcp", cfg.AdminAddr)
+	adminLn, err := lc.Listen(ctx, "tcp", cfg.AdminAddr)
 	if err != nil {
-		publicLn.Close()
+		_ = publicLn.Close() // the listen error is the one to report
 		return fmt.Errorf("listening on ADMIN_ADDR: %w", err)
 	}
 	serveErr := make(chan error, 2)
@@ -103,8 +104,7 @@ func run(ctx context.Context, _ []string, getenv func(string) string, stdout, _ 
 
 	select {
 	case err := <-serveErr:
-		public.Close()
-		admin.Close()
+		closeNow(public, admin)
 		return fmt.Errorf("serving: %w", err)
 	case <-ctx.Done():
 	}
@@ -118,8 +118,7 @@ func run(ctx context.Context, _ []string, getenv func(string) string, stdout, _ 
 	select {
 	case <-time.After(cfg.ShutdownDrainDelay):
 	case err := <-serveErr:
-		public.Close()
-		admin.Close()
+		closeNow(public, admin)
 		return fmt.Errorf("serving while draining: %w", err)
 	}
 
@@ -134,12 +133,19 @@ func run(ctx context.Context, _ []string, getenv func(string) string, stdout, _ 
 	adminCtx, cancelAdmin := context.WithTimeout(context.WithoutCancel(ctx), adminShutdownTimeout)
 	defer cancelAdmin()
 	if err := errors.Join(publicErr, admin.Shutdown(adminCtx)); err != nil {
-		public.Close()
-		admin.Close()
+		closeNow(public, admin)
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	logger.Info("shutdown: done")
 	return nil
+}
+
+// closeNow closes servers at once, on a path that returns an error already:
+// that error says what went wrong, and an error from Close adds nothing.
+func closeNow(servers ...*http.Server) {
+	for _, s := range servers {
+		_ = s.Close()
+	}
 }
 
 // newServer returns an http.Server with every timeout and limit set from cfg.

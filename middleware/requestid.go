@@ -49,7 +49,7 @@ func validRequestID(id string) bool {
 	if len(id) == 0 || len(id) > MaxRequestIDLen {
 		return false
 	}
-	for i := 0; i < len(id); i++ {
+	for i := range len(id) {
 		if id[i] <= ' ' || id[i] > '~' {
 			return false
 		}

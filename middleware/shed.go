@@ -17,19 +17,19 @@ type ShedCounter interface {
 	Shed()
 }
 
-// Shed returns a middleware that lets at most max requests run the rest of
-// the chain at once. A request beyond that is answered at once with 503,
-// the JSON error with code apierror.CodeOverloaded and a Retry-After header,
+// Shed returns a middleware that lets at most maxInFlight requests run the
+// rest of the chain at once. A request beyond that is answered at once with
+// 503, the JSON error with code apierror.CodeOverloaded and a Retry-After header,
 // and counted in shed. Requests to the routes in skip (health probes) are
-// never refused and do not take a slot. max must be positive; to turn
+// never refused and do not take a slot. maxInFlight must be positive; to turn
 // shedding off, leave the middleware out.
 //
 // It must run inside Metrics and Recovery, so that a shed request is
 // recorded with its 503, and a panic in the handler gives its slot back
 // while it unwinds. Admission is one atomic add: no lock, no allocation.
-func Shed(max int, shed ShedCounter, skip ...string) gin.HandlerFunc {
+func Shed(maxInFlight int, shed ShedCounter, skip ...string) gin.HandlerFunc {
 	skip = slices.Clone(skip)
-	limit := int64(max)
+	limit := int64(maxInFlight)
 	overloaded := apierror.New(apierror.CodeOverloaded, "the server is handling too many requests; retry later")
 	var inFlight atomic.Int64
 	return func(c *gin.Context) {
