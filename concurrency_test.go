@@ -84,7 +84,7 @@ func TestTenThousandPanicsFromFiftyGoroutines(t *testing.T) {
 	// Each panic logs its stack: keep only the start of the log.
 	svc := startServiceLogging(t, map[string]string{"DEMO_ENDPOINTS": "true"}, 64<<10)
 	c := newClient(t)
-	c.Transport.(*http.Transport).MaxIdleConnsPerHost = workers
+	transport(t, c).MaxIdleConnsPerHost = workers
 
 	start := time.Now()
 	var mu sync.Mutex

@@ -158,14 +158,14 @@ func TestUnknownPathsAndMethodsKeepMetricsBounded(t *testing.T) {
 	rnd := rand.New(rand.NewChaCha8([32]byte{1}))
 	var paths []string // as the server sees them, decoded
 	for i := range 1000 {
-		switch {
-		case i%10 == 0:
+		switch i % 10 {
+		case 0:
 			b := make([]byte, 1+rnd.IntN(24))
 			for j := range b {
 				b[j] = byte(rnd.Uint32())
 			}
 			paths = append(paths, "/nope-rnd/"+string(b))
-		case i%10 == 1:
+		case 1:
 			paths = append(paths, fmt.Sprintf("/v1/items/x%d/y", i))
 		default:
 			paths = append(paths, fmt.Sprintf("/nope/%d", i))

@@ -146,8 +146,7 @@ func TestRunRefusesBadSettingsBeforeServing(t *testing.T) {
 			case err = <-done:
 			case <-time.After(waitLimit):
 				cancel()
-				<-done
-				t.Fatalf("run did not return within %v; log:\n%s", waitLimit, &logs)
+				t.Fatalf("run did not return within %v (then returned %v); log:\n%s", waitLimit, <-done, &logs)
 			}
 			if err == nil {
 				t.Fatal("run returned nil, want an error")
@@ -305,7 +304,7 @@ func buildBinary(tb testing.TB) string {
 		path := filepath.Join(binary.dir, "svc")
 		out, err := exec.Command("go", "build", "-o", path, ".").CombinedOutput()
 		if err != nil {
-			binary.err = fmt.Errorf("go build: %v\n%s", err, out)
+			binary.err = fmt.Errorf("go build: %w\n%s", err, out)
 		}
 		binary.path = path
 	})

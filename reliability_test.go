@@ -127,7 +127,7 @@ func TestBinaryDrainsUnderLoad(t *testing.T) {
 	p := startBinary(t, t.TempDir(), "DEMO_ENDPOINTS=true",
 		"SHUTDOWN_DRAIN_DELAY="+drain.String(), "SHUTDOWN_TIMEOUT="+timeout.String())
 	c, probe := newClient(t), newClient(t)
-	c.Transport.(*http.Transport).MaxIdleConnsPerHost = 9
+	transport(t, c).MaxIdleConnsPerHost = 9
 	urls := []string{p.URL("/v1/items"), p.URL(sleepRoute + "?d=200ms"), p.URL("/readyz")}
 	outcomes := generateLoad(c, urls, 9, 50000, p.done)
 

@@ -61,12 +61,12 @@ func holdSleeps(tb testing.TB, svc *service, c *http.Client, n int) (release fun
 // still answer; and that a request is admitted again once the held ones end.
 func TestLoadSheddingOverLoopback(t *testing.T) {
 	t.Parallel()
-	for _, max := range []int{1, 3} {
-		t.Run("MAX_IN_FLIGHT="+strconv.Itoa(max), func(t *testing.T) {
+	for _, limit := range []int{1, 3} {
+		t.Run("MAX_IN_FLIGHT="+strconv.Itoa(limit), func(t *testing.T) {
 			t.Parallel()
-			svc := startService(t, map[string]string{"DEMO_ENDPOINTS": "true", "MAX_IN_FLIGHT": strconv.Itoa(max)})
+			svc := startService(t, map[string]string{"DEMO_ENDPOINTS": "true", "MAX_IN_FLIGHT": strconv.Itoa(limit)})
 			c := newClient(t)
-			release := holdSleeps(t, svc, c, max)
+			release := holdSleeps(t, svc, c, limit)
 
 			// The in-flight gauge counts a request a few calls before the
 			// shedding middleware does, so a fast request is retried in the

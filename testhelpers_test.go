@@ -215,6 +215,16 @@ func newClient(tb testing.TB) *http.Client {
 	return &http.Client{Transport: tr, Timeout: 3 * waitLimit}
 }
 
+// transport returns the *http.Transport of a client that newClient made.
+func transport(tb testing.TB, c *http.Client) *http.Transport {
+	tb.Helper()
+	tr, ok := c.Transport.(*http.Transport)
+	if !ok {
+		tb.Fatalf("the client's transport is a %T, want *http.Transport", c.Transport)
+	}
+	return tr
+}
+
 // do sends a request and returns the response with its whole body.
 func do(tb testing.TB, c *http.Client, method, url string, body io.Reader, header http.Header) (*http.Response, []byte) {
 	tb.Helper()

@@ -99,11 +99,11 @@ func TestLoadValid(t *testing.T) {
 		}},
 		{"DEMO_ENDPOINTS", "true", func(c *config.Config) { c.DemoEndpoints = true }},
 		{"DEMO_ENDPOINTS", "1", func(c *config.Config) { c.DemoEndpoints = true }},
-		{"DEMO_ENDPOINTS", "FALSE", func(c *config.Config) {}},
+		{"DEMO_ENDPOINTS", "FALSE", func(*config.Config) {}},
 		{"METRICS_NATIVE_HISTOGRAMS", "true", func(c *config.Config) { c.NativeHistograms = true }},
 		{"MAX_IN_FLIGHT", "1", func(c *config.Config) { c.MaxInFlight = 1 }},
 		{"MAX_IN_FLIGHT", "1000000", func(c *config.Config) { c.MaxInFlight = 1_000_000 }},
-		{"MAX_IN_FLIGHT", "0", func(c *config.Config) {}},
+		{"MAX_IN_FLIGHT", "0", func(*config.Config) {}},
 		{"PPROF_ENABLED", "true", func(c *config.Config) { c.Pprof = true }},
 	}
 	for _, tt := range tests {

@@ -57,7 +57,7 @@ func FuzzLoad(f *testing.F) {
 // name, so that every input names some variable.
 func pick(vars []config.Var, name string) string {
 	sum := 0
-	for i := 0; i < len(name); i++ {
+	for i := range len(name) {
 		sum += int(name[i])
 	}
 	for _, v := range vars {
@@ -127,7 +127,7 @@ func ownLine(err error, name string) string {
 func checkCombinationLine(tb testing.TB, vars []config.Var, set map[string]string, line string) {
 	tb.Helper()
 	head, _, ok := strings.Cut(line, ":")
-	names := strings.FieldsFunc(head, func(r rune) bool { return !(r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_') })
+	names := strings.FieldsFunc(head, func(r rune) bool { return (r < 'A' || r > 'Z') && (r < '0' || r > '9') && r != '_' })
 	anySet := false
 	for _, n := range names {
 		if !slices.ContainsFunc(vars, func(v config.Var) bool { return v.Name == n }) {

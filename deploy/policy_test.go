@@ -109,17 +109,17 @@ type hpa struct {
 	} `yaml:"spec"`
 }
 
-// checkHPA checks that the HPA scales the Deployment on CPU from min
+// checkHPA checks that the HPA scales the Deployment on CPU from minReplicas
 // replicas up.
-func checkHPA(tb testing.TB, objs objects, min int) hpa {
+func checkHPA(tb testing.TB, objs objects, minReplicas int) hpa {
 	tb.Helper()
 	var h hpa
 	objs.get(tb, "HorizontalPodAutoscaler", appName).decode(tb, &h)
 	if ref := h.Spec.ScaleTargetRef; ref.Kind != "Deployment" || ref.Name != appName {
 		tb.Errorf("the HPA scales %s %s, want Deployment %s", ref.Kind, ref.Name, appName)
 	}
-	if h.Spec.MinReplicas != min || h.Spec.MaxReplicas <= min {
-		tb.Errorf("HPA replicas %d-%d, want from %d up", h.Spec.MinReplicas, h.Spec.MaxReplicas, min)
+	if h.Spec.MinReplicas != minReplicas || h.Spec.MaxReplicas <= minReplicas {
+		tb.Errorf("HPA replicas %d-%d, want from %d up", h.Spec.MinReplicas, h.Spec.MaxReplicas, minReplicas)
 	}
 	cpu := false
 	for _, m := range h.Spec.Metrics {

@@ -228,7 +228,7 @@ func launchPrometheus(tb testing.TB, bin, config string, port int) (*promServer,
 			if strings.Contains(p.proc.logs.String(), "address already in use") {
 				return nil, fmt.Errorf("prometheus on %s: %w", addr, errPortTaken)
 			}
-			return nil, fmt.Errorf("prometheus ended before it was ready (%v); its log:\n%s", p.proc.err, p.proc.logs)
+			return nil, fmt.Errorf("prometheus ended before it was ready (%w); its log:\n%s", p.proc.err, p.proc.logs)
 		}
 		if time.Now().After(deadline) {
 			_ = p.proc.stop(tb)
@@ -263,7 +263,11 @@ func freePort(tb testing.TB) int {
 		tb.Fatal(err)
 	}
 	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	addr, ok := ln.Addr().(*net.TCPAddr)
+	if !ok {
+		tb.Fatalf("listener address %v is a %T, want *net.TCPAddr", ln.Addr(), ln.Addr())
+	}
+	return addr.Port
 }
 
 // writeYAML writes v as YAML to name in a fresh temporary directory and

@@ -48,7 +48,7 @@ func TestAccessLog(t *testing.T) {
 			s.engine.GET("/healthz", ok)
 			s.engine.HEAD("/users/:id", func(c *gin.Context) { c.Status(http.StatusOK) })
 			s.engine.DELETE("/users/:id", func(c *gin.Context) { c.Status(http.StatusNoContent) })
-			rec := s.do(t, tt.method, tt.path, "")
+			rec := s.do(t, tt.method, tt.path)
 			lines := logLines(t, s)
 			if len(lines) != 1 {
 				t.Fatalf("logged %d request lines, want 1", len(lines))

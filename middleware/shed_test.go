@@ -19,9 +19,9 @@ import (
 	"github.com/ginstarter/ginstarter/middleware"
 )
 
-// newShedStack is the service's middleware order with a limit of max
+// newShedStack is the service's middleware order with at most limit
 // requests in flight: request ID, headers, metrics, recovery, shed.
-func newShedStack(tb testing.TB, max int) *stack {
+func newShedStack(tb testing.TB, limit int) *stack {
 	tb.Helper()
 	reg := prometheus.NewRegistry()
 	m, err := metrics.New(reg, buildinfo.Info{}, metrics.Options{})
@@ -35,7 +35,7 @@ func newShedStack(tb testing.TB, max int) *stack {
 		middleware.SecureHeaders(),
 		middleware.Metrics(m, "/healthz"),
 		middleware.Recovery(slog.New(slog.NewJSONHandler(logs, nil)), m),
-		middleware.Shed(max, m, "/healthz"),
+		middleware.Shed(limit, m, "/healthz"),
 	)
 	e.GET("/healthz", func(c *gin.Context) { c.Status(http.StatusOK) })
 	e.GET("/ok", func(c *gin.Context) { c.Status(http.StatusOK) })
@@ -52,15 +52,15 @@ func (s *stack) shedCount(tb testing.TB) float64 {
 	return m.GetCounter().GetValue()
 }
 
-// hold serves max requests to /hold in the background and returns once all
+// hold serves limit requests to /hold in the background and returns once all
 // of them are inside the handler; release lets them finish (it is also
 // called when the test ends), and wait waits until they have.
-func hold(tb testing.TB, s *stack, max int) (release func(), wait func()) {
+func hold(tb testing.TB, s *stack, limit int) (release func(), wait func()) {
 	tb.Helper()
 	held := make(chan struct{})
 	release = sync.OnceFunc(func() { close(held) })
 	tb.Cleanup(release)
-	entered := make(chan struct{}, max)
+	entered := make(chan struct{}, limit)
 	s.engine.GET("/hold", func(c *gin.Context) {
 		select {
 		case entered <- struct{}{}:
@@ -70,30 +70,30 @@ func hold(tb testing.TB, s *stack, max int) (release func(), wait func()) {
 		c.Status(http.StatusOK)
 	})
 	var wg sync.WaitGroup
-	for range max {
+	for range limit {
 		wg.Go(func() {
-			if rec := s.do(tb, http.MethodGet, "/hold", ""); rec.Code != http.StatusOK {
+			if rec := s.do(tb, http.MethodGet, "/hold"); rec.Code != http.StatusOK {
 				tb.Errorf("held request: status %d, want 200", rec.Code)
 			}
 		})
 	}
-	for range max {
+	for range limit {
 		<-entered
 	}
 	return release, wg.Wait
 }
 
 func TestShedRefusesTheRequestOverTheLimit(t *testing.T) {
-	for _, max := range []int{1, 3} {
-		t.Run("max="+strconv.Itoa(max), func(t *testing.T) {
-			s := newShedStack(t, max)
-			release, wait := hold(t, s, max)
+	for _, limit := range []int{1, 3} {
+		t.Run("max="+strconv.Itoa(limit), func(t *testing.T) {
+			s := newShedStack(t, limit)
+			release, wait := hold(t, s, limit)
 
 			// A route that does not block, so that a request wrongly
 			// admitted fails the test rather than hanging it.
-			rec := s.do(t, http.MethodGet, "/ok", "")
+			rec := s.do(t, http.MethodGet, "/ok")
 			if rec.Code != http.StatusServiceUnavailable {
-				t.Fatalf("request %d: status %d, want 503", max+1, rec.Code)
+				t.Fatalf("request %d: status %d, want 503", limit+1, rec.Code)
 			}
 			e := decodeError(t, rec)
 			if e.Code != apierror.CodeOverloaded || e.RequestID == "" || e.RequestID != rec.Header().Get(apierror.RequestIDHeader) {
@@ -105,7 +105,7 @@ func TestShedRefusesTheRequestOverTheLimit(t *testing.T) {
 			if got := rec.Header().Get("X-Content-Type-Options"); got != "nosniff" {
 				t.Errorf("X-Content-Type-Options = %q, want nosniff", got)
 			}
-			if rec := s.do(t, http.MethodGet, "/healthz", ""); rec.Code != http.StatusOK {
+			if rec := s.do(t, http.MethodGet, "/healthz"); rec.Code != http.StatusOK {
 				t.Errorf("GET /healthz while full: status %d, want 200", rec.Code)
 			}
 			if got := s.shedCount(t); got != 1 {
@@ -117,11 +117,11 @@ func TestShedRefusesTheRequestOverTheLimit(t *testing.T) {
 
 			release()
 			wait()
-			if rec := s.do(t, http.MethodGet, "/hold", ""); rec.Code != http.StatusOK {
+			if rec := s.do(t, http.MethodGet, "/hold"); rec.Code != http.StatusOK {
 				t.Errorf("after the held requests ended: status %d, want 200", rec.Code)
 			}
-			if got := s.requestCount(t, "GET", "/hold", "200"); got != uint64(max)+1 {
-				t.Errorf("200s recorded for /hold = %d, want %d", got, max+1)
+			if got := s.requestCount(t, "GET", "/hold", "200"); got != uint64(limit)+1 {
+				t.Errorf("200s recorded for /hold = %d, want %d", got, limit+1)
 			}
 		})
 	}
@@ -133,11 +133,11 @@ func TestShedSlotIsFreedByAPanic(t *testing.T) {
 	s := newShedStack(t, 1)
 	s.engine.GET("/panic", func(*gin.Context) { panic("boom") })
 	for i := range 3 {
-		if rec := s.do(t, http.MethodGet, "/panic", ""); rec.Code != http.StatusInternalServerError {
+		if rec := s.do(t, http.MethodGet, "/panic"); rec.Code != http.StatusInternalServerError {
 			t.Fatalf("panic %d: status %d, want 500", i+1, rec.Code)
 		}
 	}
-	if rec := s.do(t, http.MethodGet, "/ok", ""); rec.Code != http.StatusOK {
+	if rec := s.do(t, http.MethodGet, "/ok"); rec.Code != http.StatusOK {
 		t.Errorf("after the panics: status %d, want 200", rec.Code)
 	}
 	if got := s.shedCount(t); got != 0 {
@@ -146,16 +146,19 @@ func TestShedSlotIsFreedByAPanic(t *testing.T) {
 }
 
 // TestShedNeverAdmitsMoreThanTheLimit races many requests for few slots:
-// the handler never sees more than max at once, and every request is
+// the handler never sees more than limit at once, and every request is
 // either served or shed and counted.
 func TestShedNeverAdmitsMoreThanTheLimit(t *testing.T) {
-	const max, requests = 4, 200
-	s := newShedStack(t, max)
+	const limit, requests = 4, 200
+	s := newShedStack(t, limit)
 	var now, peak atomic.Int64
 	s.engine.GET("/work", func(c *gin.Context) {
 		n := now.Add(1)
 		defer now.Add(-1)
-		for p := peak.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {
+		// Raise peak to n unless another request raised it higher.
+		p := peak.Load()
+		for n > p && !peak.CompareAndSwap(p, n) {
+			p = peak.Load()
 		}
 		c.Status(http.StatusOK)
 	})
@@ -163,7 +166,7 @@ func TestShedNeverAdmitsMoreThanTheLimit(t *testing.T) {
 	var wg sync.WaitGroup
 	for range requests {
 		wg.Go(func() {
-			switch rec := s.do(t, http.MethodGet, "/work", ""); rec.Code {
+			switch rec := s.do(t, http.MethodGet, "/work"); rec.Code {
 			case http.StatusOK:
 				served.Add(1)
 			case http.StatusServiceUnavailable:
@@ -174,8 +177,8 @@ func TestShedNeverAdmitsMoreThanTheLimit(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	if p := peak.Load(); p > max || p < 1 {
-		t.Errorf("peak in flight = %d, want 1 to %d", p, max)
+	if p := peak.Load(); p > limit || p < 1 {
+		t.Errorf("peak in flight = %d, want 1 to %d", p, limit)
 	}
 	if served.Load()+shed.Load() != requests {
 		t.Errorf("served %d + shed %d, want %d", served.Load(), shed.Load(), requests)

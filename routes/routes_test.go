@@ -98,7 +98,7 @@ func TestBadTrustedProxyIsAnError(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := routes.New(routes.Deps{Metrics: m, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), TrustedProxies: []string{"not-an-ip"}}); err == nil {
+	if _, err := routes.New(routes.Deps{Metrics: m, Logger: slog.New(slog.DiscardHandler), TrustedProxies: []string{"not-an-ip"}}); err == nil {
 		t.Error("routes.New accepted a trusted proxy that is not an IP or CIDR")
 	}
 }
