@@ -2,6 +2,7 @@ package bench
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -85,7 +86,7 @@ type Request struct {
 
 // NewRequest builds the request of r once.
 func (r Route) NewRequest() *Request {
-	req := &Request{req: httptest.NewRequest(r.Method, r.Path, nil)}
+	req := &Request{req: httptest.NewRequestWithContext(context.Background(), r.Method, r.Path, nil)}
 	if r.Body {
 		req.payload = bytes.Repeat([]byte("x"), UploadSize)
 		req.body = &body{}

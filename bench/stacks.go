@@ -7,6 +7,7 @@
 package bench
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"log/slog"
@@ -127,7 +128,7 @@ var defs = []stackDef{
 // ProjectMiddleware is this project's metrics and recovery middleware, in
 // the order routes.Middleware puts them, with the log discarded.
 func ProjectMiddleware(m *metrics.HTTP) []gin.HandlerFunc {
-	discard := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	discard := slog.New(slog.DiscardHandler)
 	return []gin.HandlerFunc{middleware.Metrics(m), middleware.Recovery(discard, m)}
 }
 
@@ -139,7 +140,7 @@ func newFullStack(reg *prometheus.Registry) (*gin.Engine, error) {
 		return nil, err
 	}
 	return routes.New(routes.Deps{
-		Logger:       slog.New(slog.NewJSONHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		Logger:       slog.New(slog.NewJSONHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelWarn})), //nolint:sloglint // the service's own handler, as LOG_LEVEL=warn configures it
 		Metrics:      m,
 		Items:        controllers.NewMemoryItems(),
 		Ready:        func() bool { return true },
@@ -214,7 +215,7 @@ func countLabels(s *Stack, reg prometheus.Gatherer, label string) error {
 func send(h http.Handler, format string) {
 	w := NewDiscardWriter()
 	for i := range UnknownPaths {
-		h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, fmt.Sprintf(format, i), nil))
+		h.ServeHTTP(w, httptest.NewRequestWithContext(context.Background(), http.MethodGet, fmt.Sprintf(format, i), nil))
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 	"bufio"
 	"bytes"
 	"compress/gzip"
+	"context"
 	"flag"
 	"fmt"
 	"io"
@@ -159,7 +160,7 @@ func drive(e *gin.Engine, routes int) (int, error) {
 			for _, status := range statuses {
 				target := fmt.Sprintf("/v1/res%03d/x?s=%d", i, status)
 				rec := httptest.NewRecorder()
-				e.ServeHTTP(rec, httptest.NewRequest(method, target, nil))
+				e.ServeHTTP(rec, httptest.NewRequestWithContext(context.Background(), method, target, nil))
 				if rec.Code != status {
 					return n, fmt.Errorf("%s %s: status %d, want %d", method, target, rec.Code, status)
 				}
@@ -169,7 +170,7 @@ func drive(e *gin.Engine, routes int) (int, error) {
 	}
 	for _, method := range methods {
 		rec := httptest.NewRecorder()
-		e.ServeHTTP(rec, httptest.NewRequest(method, "/unknown", nil))
+		e.ServeHTTP(rec, httptest.NewRequestWithContext(context.Background(), method, "/unknown", nil))
 		n++
 	}
 	return n, nil
@@ -187,7 +188,7 @@ func measure(h http.Handler, accept string, gz bool, scrapes int) (result, error
 	var r result
 	times := make([]time.Duration, 0, scrapes)
 	for i := range scrapes + 2 {
-		req := httptest.NewRequest(http.MethodGet, "/metrics", nil)
+		req := httptest.NewRequestWithContext(context.Background(), http.MethodGet, "/metrics", nil)
 		req.Header.Set("Accept", accept)
 		if gz {
 			req.Header.Set("Accept-Encoding", "gzip")

@@ -10,6 +10,8 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -89,12 +91,11 @@ func schemas(args []string, stdout io.Writer) error {
 }
 
 func readSwagger(path string) (kubeschema.Definitions, error) {
-	f, err := os.Open(path)
+	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	defs, err := kubeschema.ReadSwagger(f)
+	defs, err := kubeschema.ReadSwagger(bytes.NewReader(b))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
@@ -126,12 +127,11 @@ func addCRDs(defs kubeschema.Definitions, set kubeschema.Set, dir string) error 
 }
 
 func readCRDs(defs kubeschema.Definitions, file string) (kubeschema.Set, error) {
-	f, err := os.Open(file)
+	b, err := os.ReadFile(file)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	return defs.CRDs(f, file)
+	return defs.CRDs(bytes.NewReader(b), file)
 }
 
 func namespaces(files []string, stdout io.Writer) error {
@@ -140,12 +140,11 @@ func namespaces(files []string, stdout io.Writer) error {
 	}
 	var all []string
 	for _, file := range files {
-		f, err := os.Open(file)
+		b, err := os.ReadFile(file)
 		if err != nil {
 			return err
 		}
-		objects, err := manifest.Decode(f, file)
-		f.Close()
+		objects, err := manifest.Decode(bytes.NewReader(b), file)
 		if err != nil {
 			return err
 		}
@@ -172,13 +171,24 @@ func freeports(args []string, stdout io.Writer) error {
 	if err != nil || n < 1 {
 		return fmt.Errorf("freeports: %q is not a positive number", args[0])
 	}
+	var lc net.ListenConfig
+	var held []net.Listener
+	defer func() {
+		for _, l := range held {
+			_ = l.Close() // held only to keep the port taken: nothing to flush
+		}
+	}()
 	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
+		l, err := lc.Listen(context.Background(), "tcp", "127.0.0.1:0")
 		if err != nil {
 			return err
 		}
-		defer l.Close()
-		fmt.Fprintln(stdout, l.Addr().(*net.TCPAddr).Port)
+		held = append(held, l)
+		addr, ok := l.Addr().(*net.TCPAddr)
+		if !ok {
+			return fmt.Errorf("freeports: listener address %v is a %T", l.Addr(), l.Addr())
+		}
+		fmt.Fprintln(stdout, addr.Port)
 	}
 	return nil
 }

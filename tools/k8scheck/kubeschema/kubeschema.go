@@ -125,7 +125,9 @@ func definitionName(ref string) string {
 
 // Write writes every schema of s into dir as indented JSON, one file each.
 func (s Set) Write(dir string) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	// Public Kubernetes schemas in a cache directory: nothing in them is
+	// kept from other users, who may run kubeconform on them.
+	if err := os.MkdirAll(dir, 0o755); err != nil { //nolint:gosec // public schemas, readable by all
 		return err
 	}
 	for file, schema := range s {
@@ -133,7 +135,7 @@ func (s Set) Write(dir string) error {
 		if err != nil {
 			return fmt.Errorf("encoding %s: %w", file, err)
 		}
-		if err := os.WriteFile(filepath.Join(dir, file), append(b, '\n'), 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(dir, file), append(b, '\n'), 0o644); err != nil { //nolint:gosec // public schemas, readable by all
 			return err
 		}
 	}
