@@ -9,6 +9,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -27,7 +28,7 @@ func run(in io.Reader, out io.Writer) error {
 		return fmt.Errorf("reading benchmark output: %w", err)
 	}
 	if len(res.stacks) == 0 {
-		return fmt.Errorf("no BenchmarkStacks lines in the input")
+		return errors.New("no BenchmarkStacks lines in the input")
 	}
 	return write(out, res)
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
 	"regexp"
@@ -65,7 +66,7 @@ func (res *results) add(stack, route string, fields []string) error {
 		}
 	}
 	if len(fields)%2 != 0 {
-		return fmt.Errorf("odd number of value and unit fields")
+		return errors.New("odd number of value and unit fields")
 	}
 	for i := 0; i < len(fields); i += 2 {
 		v, err := strconv.ParseFloat(fields[i], 64)
