@@ -149,8 +149,7 @@ func panicOutcome(c *http.Client, url string) string {
 		return err.Error()
 	}
 	code := "?"
-	if i := bytes.Index(body, []byte(`"code":"`)); i >= 0 {
-		rest := body[i+len(`"code":"`):]
+	if _, rest, ok := bytes.Cut(body, []byte(`"code":"`)); ok {
 		code = string(rest[:max(bytes.IndexByte(rest, '"'), 0)])
 	}
 	return fmt.Sprintf("%d %s", resp.StatusCode, code)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -133,9 +134,7 @@ func TestRunRefusesBadSettingsBeforeServing(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			vars := map[string]string{"HTTP_ADDR": "127.0.0.1:0", "ADMIN_ADDR": "127.0.0.1:0"}
-			for k, v := range tt.env {
-				vars[k] = v
-			}
+			maps.Copy(vars, tt.env)
 			var logs testlog.Buffer
 			done := make(chan error, 1)
 			ctx, cancel := context.WithCancel(context.Background())

@@ -203,9 +203,9 @@ func lineDiff(want, got []string) string {
 	for i := range lcs {
 		lcs[i] = make([]int, len(got)+1)
 	}
-	for i := len(want) - 1; i >= 0; i-- {
+	for i, w := range slices.Backward(want) {
 		for j := len(got) - 1; j >= 0; j-- {
-			if want[i] == got[j] {
+			if w == got[j] {
 				lcs[i][j] = lcs[i+1][j+1] + 1
 			} else {
 				lcs[i][j] = max(lcs[i+1][j], lcs[i][j+1])

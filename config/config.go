@@ -221,7 +221,7 @@ func parseProxies(c *Config, v string) error {
 		return nil
 	}
 	var bad []string
-	for _, p := range strings.Split(v, ",") {
+	for p := range strings.SplitSeq(v, ",") {
 		p = strings.TrimSpace(p)
 		if p == "" { // a trailing comma
 			continue

@@ -114,7 +114,7 @@ func ownLine(err error, name string) string {
 	if err == nil {
 		return ""
 	}
-	for _, line := range strings.Split(err.Error(), "\n") {
+	for line := range strings.SplitSeq(err.Error(), "\n") {
 		if strings.HasPrefix(line, name+"=") {
 			return line
 		}

@@ -29,8 +29,7 @@ func decodeJSON(c *gin.Context, dst any) *apierror.Error {
 		return decodeError(err)
 	}
 	if err := dec.Decode(&struct{}{}); !errors.Is(err, io.EOF) {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
+		if tooLarge, ok := errors.AsType[*http.MaxBytesError](err); ok {
 			return apierror.BodyTooLarge(tooLarge.Limit)
 		}
 		return apierror.New(apierror.CodeBadRequest, "request body must hold a single JSON object")

@@ -161,7 +161,7 @@ func startService(tb testing.TB, bin string) *service {
 		if s.proc.exited() {
 			tb.Fatalf("the service ended before serving (%v); its log:\n%s", s.proc.err, s.proc.logs)
 		}
-		for _, line := range strings.Split(s.proc.logs.String(), "\n") {
+		for line := range strings.SplitSeq(s.proc.logs.String(), "\n") {
 			var l struct {
 				Msg       string `json:"msg"`
 				HTTPAddr  string `json:"http_addr"`

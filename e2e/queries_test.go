@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"encoding/json"
+	"maps"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -151,9 +152,7 @@ var labelValuesQuery = regexp.MustCompile(`^\s*label_values\(\s*(?:(.+),\s*)?(\w
 func resolveVariables(tb testing.TB, p *promServer, vars []variable) map[string]string {
 	tb.Helper()
 	values := map[string]string{}
-	for k, v := range grafanaIntervals {
-		values[k] = v
-	}
+	maps.Copy(values, grafanaIntervals)
 	for _, v := range vars {
 		q, _ := v.Query.(string)
 		where := dashboardFile + " variable " + v.Name

@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"maps"
 	"net/http"
 	"strconv"
 	"sync"
@@ -115,9 +116,7 @@ func (c *routeCache) add(i int, route string) *Route {
 	}
 	next := make(map[string]*Route, 1)
 	if old != nil {
-		for k, v := range *old {
-			next[k] = v
-		}
+		maps.Copy(next, *old)
 	}
 	next[route] = r
 	c.byMethod[i].Store(&next)

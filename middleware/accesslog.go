@@ -33,10 +33,7 @@ func AccessLog(logger *slog.Logger, quiet ...string) gin.HandlerFunc {
 // also capture the caller's program counter, which costs a stack walk per
 // request and names only this function.
 func logRequest(h slog.Handler, level slog.Level, c *gin.Context, start time.Time, d time.Duration) {
-	size := c.Writer.Size()
-	if size < 0 { // nothing written (204, HEAD, aborted)
-		size = 0
-	}
+	size := max(c.Writer.Size(), 0) // -1 when nothing was written (204, HEAD, aborted)
 	r := slog.NewRecord(start.Add(d), level, "request", 0)
 	r.AddAttrs(
 		slog.String("request_id", RequestIDOf(c)),

@@ -142,7 +142,7 @@ func copyTree(tb testing.TB, root, dst string, keep func(rel string) bool) {
 	tb.Helper()
 	to := openRoot(tb, dst)
 	out := run(tb, root, "git", "ls-files", "-z", "--cached", "--others", "--exclude-standard")
-	for _, rel := range strings.Split(strings.TrimRight(out, "\x00"), "\x00") {
+	for rel := range strings.SplitSeq(strings.TrimRight(out, "\x00"), "\x00") {
 		src := filepath.Join(root, filepath.FromSlash(rel))
 		fi, err := os.Lstat(src)
 		if err != nil || !fi.Mode().IsRegular() || !keep(rel) {
@@ -164,7 +164,7 @@ func copyTree(tb testing.TB, root, dst string, keep func(rel string) bool) {
 func nestedModules(tb testing.TB, root string) []string {
 	tb.Helper()
 	var dirs []string
-	for _, rel := range strings.Fields(run(tb, root, "git", "ls-files", "--", "*/go.mod")) {
+	for rel := range strings.FieldsSeq(run(tb, root, "git", "ls-files", "--", "*/go.mod")) {
 		dirs = append(dirs, path.Dir(rel))
 	}
 	if len(dirs) == 0 {

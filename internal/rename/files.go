@@ -35,7 +35,7 @@ func listFiles(ctx context.Context, root *os.Root, force bool) (files []string, 
 		return nil, true, err
 	}
 	seen := make(map[string]bool)
-	for _, rel := range strings.Split(strings.TrimRight(out, "\x00"), "\x00") {
+	for rel := range strings.SplitSeq(strings.TrimRight(out, "\x00"), "\x00") {
 		// Files deleted in the work tree are still listed as cached, and
 		// symbolic links are not followed.
 		fi, err := root.Lstat(filepath.FromSlash(rel))

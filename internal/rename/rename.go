@@ -234,7 +234,7 @@ func rewrite(plan Plan, r replacer, rel string, data []byte) (content, error) {
 // whose path holds the template's name: replacing the bare name would
 // rewrite that path too.
 func checkForeignModules(rel string, data []byte, plan Plan) error {
-	for _, f := range strings.Fields(string(data)) {
+	for f := range strings.FieldsSeq(string(data)) {
 		if !strings.ContainsAny(f, "./") || !strings.Contains(strings.ToLower(f), TemplateName) {
 			continue
 		}

@@ -93,7 +93,7 @@ func isPathChar(c byte) bool {
 // alert names: orders -> Orders, order-service -> OrderService.
 func camel(name string) string {
 	var b strings.Builder
-	for _, part := range strings.Split(name, "-") {
+	for part := range strings.SplitSeq(name, "-") {
 		if part == "" {
 			continue
 		}

@@ -73,7 +73,7 @@ func Parse(s string) Line {
 		_ = json.Unmarshal([]byte(s), &l)
 		return l
 	}
-	for _, f := range strings.Fields(s) {
+	for f := range strings.FieldsSeq(s) {
 		if k, v, ok := strings.Cut(f, "="); ok {
 			l[k] = strings.Trim(v, `"`)
 		}
