@@ -2,8 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
-	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -30,33 +28,8 @@ func TestInFlightGaugeFollowsRequestsToTheirEnd(t *testing.T) {
 	}
 
 	// Clients that go away in the middle of their requests.
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	errs := make(chan error, n)
-	for range n {
-		go func() {
-			req, err := http.NewRequestWithContext(ctx, http.MethodGet, svc.URL(sleepRoute+"?d=30s"), nil)
-			if err == nil {
-				var resp *http.Response
-				if resp, err = c.Do(req); err == nil {
-					resp.Body.Close()
-					err = fmt.Errorf("got status %d before going away", resp.StatusCode)
-				}
-			}
-			errs <- err
-		}()
-	}
-	eventually(t, "every sleep in flight", func() (bool, string) {
-		mfs, _ := scrape(t, c, svc.Admin)
-		v := value(mfs, activeMetric, route)
-		return v == n, fmt.Sprintf("%s = %v, want %d", activeMetric, v, n)
-	})
-	cancel()
-	for range n {
-		if err := <-errs; !errors.Is(err, context.Canceled) {
-			t.Errorf("abandoned request: %v, want context.Canceled", err)
-		}
-	}
+	release := holdSleeps(t, svc, c, n)
+	release()
 	eventually(t, "every abandoned sleep recorded", func() (bool, string) {
 		mfs, _ := scrape(t, c, svc.Admin)
 		active, done := value(mfs, activeMetric, route), value(mfs, durationMetric, route)

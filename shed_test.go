@@ -1,8 +1,6 @@
 package main
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -10,50 +8,6 @@ import (
 )
 
 const shedMetric = "http_server_shed_requests_total"
-
-// holdSleeps sends n requests to the demo sleep that stay in flight until
-// the returned release is called, and returns once the service counts all n
-// in flight. release makes the clients go away and fails tb unless each of
-// them was still waiting for its answer, that is, none was refused.
-func holdSleeps(tb testing.TB, svc *service, c *http.Client, n int) (release func()) {
-	tb.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	tb.Cleanup(cancel) // a failed test does not wait for the sleeps
-	errs := make(chan error, n)
-	for range n {
-		go func() {
-			req, err := http.NewRequestWithContext(ctx, http.MethodGet, svc.URL(sleepRoute+"?d=30s"), nil)
-			if err == nil {
-				var resp *http.Response
-				if resp, err = c.Do(req); err == nil {
-					resp.Body.Close()
-					err = fmt.Errorf("answered with status %d while it should be held", resp.StatusCode)
-				}
-			}
-			errs <- err
-		}()
-	}
-	route := labels("http_request_method", "GET", "http_route", sleepRoute)
-	eventually(tb, "every held sleep in flight", func() (bool, string) {
-		mfs, _ := scrape(tb, c, svc.Admin)
-		v := value(mfs, activeMetric, route)
-		return v == float64(n), fmt.Sprintf("%s = %v, want %d", activeMetric, v, n)
-	})
-	return func() {
-		tb.Helper()
-		cancel()
-		for range n {
-			if err := <-errs; !errors.Is(err, context.Canceled) {
-				tb.Errorf("held request: %v, want it held until its client went away", err)
-			}
-		}
-		eventually(tb, "every held sleep ended", func() (bool, string) {
-			mfs, _ := scrape(tb, c, svc.Admin)
-			v := value(mfs, activeMetric, route)
-			return v == 0, fmt.Sprintf("%s = %v, want 0", activeMetric, v)
-		})
-	}
-}
 
 // TestLoadSheddingOverLoopback holds exactly MAX_IN_FLIGHT requests in the
 // demo sleep and checks that the next request is refused at once with the
