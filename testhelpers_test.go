@@ -29,6 +29,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/ginstarter/ginstarter/internal/testlog"
+	"github.com/ginstarter/ginstarter/internal/testwait"
 )
 
 // waitLimit bounds every wait of the end-to-end tests. It is an upper bound
@@ -43,22 +44,10 @@ const (
 )
 
 // eventually calls cond until it reports true and fails tb when that has
-// not happened within waitLimit; cond's string describes what it saw.
+// not happened within waitLimit.
 func eventually(tb testing.TB, what string, cond func() (bool, string)) {
 	tb.Helper()
-	deadline := time.Now().Add(waitLimit)
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		ok, seen := cond()
-		if ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			tb.Fatalf("%s: not reached within %v; last seen: %s", what, waitLimit, seen)
-		}
-		<-tick.C
-	}
+	testwait.Until(tb, what, waitLimit, 10*time.Millisecond, cond)
 }
 
 // waitServing waits for the "serving" log line in logs and returns the

@@ -21,6 +21,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/ginstarter/ginstarter/internal/testlog"
+	"github.com/ginstarter/ginstarter/internal/testwait"
 )
 
 // waitLimit bounds every wait for something to happen: it only fails a hung
@@ -52,20 +53,10 @@ func moduleRoot(tb testing.TB) string {
 }
 
 // eventually calls cond every tick until it reports true, and fails tb when
-// that has not happened within waitLimit; cond's string says what it saw.
+// that has not happened within waitLimit.
 func eventually(tb testing.TB, what string, tick time.Duration, cond func() (bool, string)) {
 	tb.Helper()
-	deadline := time.Now().Add(waitLimit)
-	for {
-		ok, seen := cond()
-		if ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			tb.Fatalf("%s: not reached within %v; last seen: %s", what, waitLimit, seen)
-		}
-		time.Sleep(tick)
-	}
+	testwait.Until(tb, what, waitLimit, tick, cond)
 }
 
 // process is a started command whose end is awaited in the background.
