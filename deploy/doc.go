@@ -2,7 +2,8 @@
 // overlays and components), its Prometheus rules and scrape configuration,
 // and its Grafana dashboard; README.md in this directory describes them.
 //
-// The package has no code of its own. Its tests render every overlay with
+// Its only code reads the prometheus-adapter rules (AdapterRules), for its
+// own tests and the end-to-end tests. Its tests render every overlay with
 // kubectl kustomize and check the result against the service itself: the
 // configuration variables and their parsing (package config), the routes the
 // probes call (package routes), the metrics the rules and the dashboard query

@@ -8,8 +8,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-
-	"go.yaml.in/yaml/v3"
 )
 
 // adapterRulesFile holds the prometheus-adapter rule of the
@@ -173,30 +171,19 @@ func TestQueriesUseExportedMetrics(t *testing.T) {
 	}
 }
 
-// adapterRule is one rule of prometheus-adapter's configuration.
-type adapterRule struct {
-	SeriesQuery string `yaml:"seriesQuery"`
-	Name        struct {
-		As string `yaml:"as"`
-	} `yaml:"name"`
-	MetricsQuery string `yaml:"metricsQuery"`
-}
-
 // adapterRules returns the prometheus-adapter rules in the rendered
 // objects.
-func adapterRules(tb testing.TB, objs objects) []adapterRule {
+func adapterRules(tb testing.TB, objs objects) []AdapterRule {
 	tb.Helper()
 	var cm struct {
 		Data map[string]string `yaml:"data"`
 	}
 	objs.get(tb, "ConfigMap", appName+"-prometheus-adapter-rules").decode(tb, &cm)
-	var cfg struct {
-		Rules []adapterRule `yaml:"rules"`
+	rules, err := AdapterRules(cm.Data)
+	if err != nil {
+		tb.Fatalf("prometheus-adapter: %v", err)
 	}
-	if err := yaml.Unmarshal([]byte(cm.Data["config.yaml"]), &cfg); err != nil || len(cfg.Rules) == 0 {
-		tb.Fatalf("prometheus-adapter config.yaml: %v, %d rules", err, len(cfg.Rules))
-	}
-	return cfg.Rules
+	return rules
 }
 
 func TestConcurrencyAutoscaling(t *testing.T) {

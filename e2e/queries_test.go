@@ -13,6 +13,8 @@ import (
 	"text/template"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/ginstarter/ginstarter/deploy"
 )
 
 // The files of deploy/ that hold PromQL, relative to the module root.
@@ -215,30 +217,19 @@ func substitute(tb testing.TB, where, expr string, values map[string]string) str
 	})
 }
 
-// adapterRule is one rule of prometheus-adapter's configuration.
-type adapterRule struct {
-	SeriesQuery string `yaml:"seriesQuery"`
-	Name        struct {
-		As string `yaml:"as"`
-	} `yaml:"name"`
-	MetricsQuery string `yaml:"metricsQuery"`
-}
-
 // readAdapterRules returns the rules of the prometheus-adapter
 // configuration carried in the concurrency-autoscaling ConfigMap.
-func readAdapterRules(tb testing.TB, root string) []adapterRule {
+func readAdapterRules(tb testing.TB, root string) []deploy.AdapterRule {
 	tb.Helper()
 	var cm struct {
 		Data map[string]string `yaml:"data"`
 	}
 	readFile(tb, root, adapterRulesFile, func(data []byte) error { return yaml.Unmarshal(data, &cm) })
-	var cfg struct {
-		Rules []adapterRule `yaml:"rules"`
+	rules, err := deploy.AdapterRules(cm.Data)
+	if err != nil {
+		tb.Fatalf("%s: %v", adapterRulesFile, err)
 	}
-	if err := yaml.Unmarshal([]byte(cm.Data["config.yaml"]), &cfg); err != nil || len(cfg.Rules) == 0 {
-		tb.Fatalf("%s: config.yaml: %v, %d rules", adapterRulesFile, err, len(cfg.Rules))
-	}
-	return cfg.Rules
+	return rules
 }
 
 // adapterQuery is what prometheus-adapter fills a metricsQuery template
@@ -253,7 +244,7 @@ type adapterQuery struct {
 
 // adapterExpressions returns the metricsQuery of every prometheus-adapter
 // rule, executed as the adapter does: a Go template with << >> delimiters.
-func adapterExpressions(tb testing.TB, rules []adapterRule) []expression {
+func adapterExpressions(tb testing.TB, rules []deploy.AdapterRule) []expression {
 	tb.Helper()
 	var exprs []expression
 	for i, r := range rules {
