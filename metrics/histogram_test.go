@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 
 	"github.com/ginstarter/ginstarter/metrics"
@@ -40,7 +42,7 @@ func TestDurationHistogramMatchesClientGolang(t *testing.T) {
 				r.Done(status, d)
 				want.WithLabelValues("GET", route, strconv.Itoa(status)).Observe(d.Seconds())
 			}
-			got, exp := exposition(t, reg), exposition(t, ref)
+			got, exp := exposition(t, reg, durationFamily), exposition(t, ref, durationFamily)
 			if got != exp {
 				t.Errorf("exposition differs from client_golang's\n got:\n%s\nwant:\n%s", got, exp)
 			}
@@ -54,20 +56,62 @@ func TestDurationHistogramMatchesClientGolang(t *testing.T) {
 // observation.
 func TestDurationHistogramUnderConcurrentScrapes(t *testing.T) {
 	m, reg := newHTTP(t, metrics.Options{})
-	const goroutines, each = 8, 2000
-	var wg sync.WaitGroup
-	for g := range goroutines {
-		wg.Go(func() {
-			for i := range each {
-				r := m.Route("GET", "/r"+strconv.Itoa((g+i)%4))
-				r.Start()
-				r.Done(200+(i%5), time.Duration(i)*time.Millisecond)
+	record := func(g, i int) {
+		r := m.Route("GET", "/r"+strconv.Itoa((g+i)%4))
+		r.Start()
+		r.Done(200+(i%5), time.Duration(i)*time.Millisecond)
+	}
+	scrapeWhileRecording(t, reg, durationFamily, record, func(series []*dto.Metric, recorded int) {
+		var total uint64
+		for _, s := range series {
+			h := s.GetHistogram()
+			top := uint64(0)
+			for _, b := range h.GetBucket() {
+				if b.GetCumulativeCount() < top {
+					t.Fatalf("buckets not cumulative: %v", h)
+				}
+				top = b.GetCumulativeCount()
 			}
+			if h.GetSampleCount() < top {
+				t.Fatalf("_count %d below the last bucket %d", h.GetSampleCount(), top)
+			}
+			total += h.GetSampleCount()
+		}
+		if recorded >= 0 && total != uint64(recorded) {
+			t.Errorf("observations = %d, want %d", total, recorded)
+		}
+	})
+}
+
+// recorders is the number of goroutines that record in the concurrent scrape
+// tests; each records at least minRecordings times and goes on until
+// minScrapes scrapes have been made.
+const recorders, minRecordings, minScrapes = 8, 2000, 10
+
+// scrapeWhileRecording calls record(g, i) for i = 0, 1, ... in each of
+// recorders goroutines g, and meanwhile gathers reg again and again, handing
+// check the series of the family name from each scrape. recorded is -1
+// while recording goes on, and the number of recordings for the one scrape
+// made after all of them. It returns the number of scrapes.
+func scrapeWhileRecording(t *testing.T, reg prometheus.Gatherer, name string, record func(g, i int), check func(series []*dto.Metric, recorded int)) int {
+	t.Helper()
+	var (
+		wg       sync.WaitGroup
+		scrapes  atomic.Int64
+		recorded atomic.Int64
+	)
+	for g := range recorders {
+		wg.Go(func() {
+			i := 0
+			for ; i < minRecordings || scrapes.Load() < minScrapes; i++ {
+				record(g, i)
+			}
+			recorded.Add(int64(i))
 		})
 	}
 	done := make(chan struct{})
 	go func() { wg.Wait(); close(done) }()
-	for scraping := true; scraping; {
+	for scraping := true; scraping; scrapes.Add(1) {
 		select {
 		case <-done:
 			scraping = false
@@ -77,30 +121,19 @@ func TestDurationHistogramUnderConcurrentScrapes(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var total uint64
+		var series []*dto.Metric
 		for _, mf := range mfs {
-			if mf.GetName() != "http_server_request_duration_seconds" {
-				continue
-			}
-			for _, s := range mf.GetMetric() {
-				h := s.GetHistogram()
-				last := uint64(0)
-				for _, b := range h.GetBucket() {
-					if b.GetCumulativeCount() < last {
-						t.Fatalf("buckets not cumulative: %v", h)
-					}
-					last = b.GetCumulativeCount()
-				}
-				if h.GetSampleCount() < last {
-					t.Fatalf("_count %d below the last bucket %d", h.GetSampleCount(), last)
-				}
-				total += h.GetSampleCount()
+			if mf.GetName() == name {
+				series = mf.GetMetric()
 			}
 		}
-		if !scraping && total != goroutines*each {
-			t.Errorf("observations = %d, want %d", total, goroutines*each)
+		n := -1
+		if !scraping {
+			n = int(recorded.Load())
 		}
+		check(series, n)
 	}
+	return int(scrapes.Load())
 }
 
 // referenceHistogram is the histogram client_golang would build for the
@@ -118,9 +151,11 @@ func referenceHistogram(native bool) *prometheus.HistogramVec {
 	return prometheus.NewHistogramVec(opts, []string{metrics.LabelMethod, metrics.LabelRoute, metrics.LabelStatus})
 }
 
-// exposition returns the request duration family gathered from g, in the
-// protobuf text form, which includes native buckets when present.
-func exposition(t *testing.T, g prometheus.Gatherer) string {
+const durationFamily = "http_server_request_duration_seconds"
+
+// exposition returns the family named name gathered from g, in the protobuf
+// text form, which includes native buckets when present.
+func exposition(t *testing.T, g prometheus.Gatherer, name string) string {
 	t.Helper()
 	mfs, err := g.Gather()
 	if err != nil {
@@ -128,13 +163,15 @@ func exposition(t *testing.T, g prometheus.Gatherer) string {
 	}
 	var buf bytes.Buffer
 	for _, mf := range mfs {
-		if mf.GetName() != "http_server_request_duration_seconds" {
+		if mf.GetName() != name {
 			continue
 		}
 		for _, s := range mf.GetMetric() {
 			// Creation times differ between the two registries; nothing
 			// else may.
-			s.GetHistogram().CreatedTimestamp = nil
+			if h := s.GetHistogram(); h != nil {
+				h.CreatedTimestamp = nil
+			}
 		}
 		if _, err := expfmt.MetricFamilyToText(&buf, mf); err != nil {
 			t.Fatal(err)
@@ -142,7 +179,7 @@ func exposition(t *testing.T, g prometheus.Gatherer) string {
 		buf.WriteString(mf.String())
 	}
 	if buf.Len() == 0 {
-		t.Fatal("no http_server_request_duration_seconds family gathered")
+		t.Fatalf("no %s family gathered", name)
 	}
 	return buf.String()
 }

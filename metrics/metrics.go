@@ -50,7 +50,7 @@ type Options struct {
 // no label hashing once a route has been seen.
 type HTTP struct {
 	duration *durationVec
-	active   *prometheus.GaugeVec
+	active   *activeVec
 	panics   *prometheus.CounterVec
 	shed     prometheus.Counter
 	cache    routeCache
@@ -63,10 +63,7 @@ type HTTP struct {
 func New(reg prometheus.Registerer, info buildinfo.Info, opts Options) (*HTTP, error) {
 	m := &HTTP{
 		duration: newDurationVec(opts),
-		active: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "http_server_active_requests",
-			Help: "Number of HTTP server requests in flight, being handled right now.",
-		}, []string{LabelMethod, LabelRoute}),
+		active:   newActiveVec(),
 		panics: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "http_server_panics_total",
 			Help: "Number of panics recovered in HTTP handlers.",

@@ -7,8 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/prometheus/client_golang/prometheus"
+	"unsafe"
 )
 
 // Status codes that net/http lets a handler send span 100 to 999.
@@ -38,20 +37,22 @@ func methodIndex(method string) int {
 // Route records the requests of one method and route. Its methods are safe
 // for concurrent use.
 type Route struct {
-	method, route string
-	active        prometheus.Gauge
+	methodIndex   int          // into standardMethods
+	key           string       // the route as gin gave it, "" when unmatched
+	method, route string       // label values
+	active        atomic.Int64 // requests in flight, read by activeVec
 	duration      *durationVec
 	byStatus      [maxStatus - minStatus + 1]atomic.Pointer[durationObserver]
 }
 
 // Start marks one request of r as in flight. Every Start must be followed by
 // exactly one Done.
-func (r *Route) Start() { r.active.Inc() }
+func (r *Route) Start() { r.active.Add(1) }
 
 // Done marks a request started with Start as finished with the given status
 // after d.
 func (r *Route) Done(status int, d time.Duration) {
-	r.active.Dec()
+	r.active.Add(-1)
 	r.observer(status).observe(d)
 }
 
@@ -75,14 +76,42 @@ func (r *Route) observer(status int) durationObserver {
 // allocation: each method has an immutable map that is replaced, under mu,
 // by a copy with one more entry when a new route is first seen. Routes are a
 // bounded set, so the copies stop early.
+//
+// In front of the maps sits recent, a direct-mapped table indexed by the
+// address of the route string's bytes. Gin hands the middleware the same
+// string, its tree node's copy of the template, for every request of a
+// route, so a hit costs one multiplication and one comparison of a string
+// with itself (the runtime compares the pointers first) instead of hashing
+// the route. A slot shared by two routes only sends one of them to the map.
 type routeCache struct {
 	metrics  *HTTP
 	mu       sync.Mutex
 	byMethod [len(standardMethods) + 1]atomic.Pointer[map[string]*Route]
+	recent   [recentSlots]atomic.Pointer[Route]
 }
+
+// recentSlots is the size of routeCache.recent, a power of two.
+const recentSlots = 256
 
 func (c *routeCache) get(method, route string) *Route {
 	i := methodIndex(method)
+	slot := &c.recent[recentSlot(route, i)]
+	if r := slot.Load(); r != nil && r.methodIndex == i && r.key == route {
+		return r
+	}
+	r := c.lookup(i, route)
+	slot.Store(r)
+	return r
+}
+
+// recentSlot picks the slot of route and method index i in recent, from
+// the address of the route's bytes (only hashed, never dereferenced).
+func recentSlot(route string, i int) uintptr {
+	p := uintptr(unsafe.Pointer(unsafe.StringData(route))) //nolint:gosec // G103: the address is only hashed
+	return ((p + uintptr(i)) * 0x9E3779B97F4A7C15) >> (64 - 8)
+}
+
+func (c *routeCache) lookup(i int, route string) *Route {
 	if m := c.byMethod[i].Load(); m != nil {
 		if r, ok := (*m)[route]; ok {
 			return r
@@ -108,12 +137,8 @@ func (c *routeCache) add(i int, route string) *Route {
 	if label == "" {
 		label = RouteUnmatched
 	}
-	r := &Route{
-		method:   method,
-		route:    label,
-		active:   c.metrics.active.WithLabelValues(method, label),
-		duration: c.metrics.duration,
-	}
+	r := &Route{methodIndex: i, key: route, method: method, route: label, duration: c.metrics.duration}
+	c.metrics.active.add(r)
 	next := make(map[string]*Route, 1)
 	if old != nil {
 		maps.Copy(next, *old)
