@@ -13,6 +13,7 @@ import (
 var titles = map[string]string{
 	bench.BareGin:            "bare gin (`gin.New()`)",
 	bench.GinRecovery:        "`gin.RecoveryWithWriter(io.Discard)`",
+	bench.ClockFloor:         "floor: two monotonic clock reads + gin.Recovery, records nothing",
 	bench.Ginstarter:         "**this project**: metrics + recovery",
 	bench.GinstarterFull:     "this project, full stack (`routes.New`, `LOG_LEVEL=warn`)",
 	bench.ZsaisGinPrometheus: "zsais/go-gin-prometheus + gin.Recovery",
@@ -62,8 +63,8 @@ func write(w io.Writer, res *results) error {
 		}
 	}
 	fmt.Fprintf(&b, "\nspread: (max - min) / median of ns/op across the %d runs of each row.\n", runs(res))
-	b.WriteString("\n| route | this project ns/op | best alternative | its ns/op | best alternative / this project |\n")
-	b.WriteString("|---|---:|---|---:|---:|\n")
+	b.WriteString("\n| route | this project ns/op | best alternative | its ns/op | best alternative / this project | added over bare gin: this project, best alternative, ratio | this project above the clock floor |\n")
+	b.WriteString("|---|---:|---|---:|---:|---|---:|\n")
 	for _, rt := range res.routes {
 		own, ok := res.samples[key{bench.Ginstarter, rt}]
 		if !ok {
@@ -83,12 +84,36 @@ func write(w io.Writer, res *results) error {
 		if best == "" {
 			continue
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %.2fx |\n",
-			rt, ns(median(own.ns)), title(best), ns(bestNs), bestNs/median(own.ns))
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %.2fx | %s | %s |\n",
+			rt, ns(median(own.ns)), title(best), ns(bestNs), bestNs/median(own.ns),
+			added(res, rt, median(own.ns), bestNs), above(res, key{bench.ClockFloor, rt}, median(own.ns)))
 	}
 	fmt.Fprintf(&b, "\nA stack with 0 route label values records no metrics for unmatched requests at all; it is left out of the best alternative on the unmatched route.\n")
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// added compares what this project (own ns/op) and the best alternative
+// (best ns/op) cost on route rt over bare gin on the same route.
+func added(res *results, rt string, own, best float64) string {
+	base, ok := res.samples[key{bench.BareGin, rt}]
+	if !ok {
+		return "n/a"
+	}
+	b := median(base.ns)
+	if own <= b {
+		return fmt.Sprintf("%s, %s, n/a", ns(own-b), ns(best-b))
+	}
+	return fmt.Sprintf("%s, %s, %.1fx", ns(own-b), ns(best-b), (best-b)/(own-b))
+}
+
+// above returns how much own ns/op exceeds the floor row k.
+func above(res *results, k key, own float64) string {
+	floor, ok := res.samples[k]
+	if !ok {
+		return "n/a"
+	}
+	return ns(own - median(floor.ns))
 }
 
 // ratioTo returns the median ns/op of s over that of the baseline row k.
