@@ -99,11 +99,13 @@ func scrapeWhileRecording(t *testing.T, reg prometheus.Gatherer, name string, re
 		wg       sync.WaitGroup
 		scrapes  atomic.Int64
 		recorded atomic.Int64
+		stop     atomic.Bool // set when this function returns, or check fails the test
 	)
+	defer func() { stop.Store(true); wg.Wait() }()
 	for g := range recorders {
 		wg.Go(func() {
 			i := 0
-			for ; i < minRecordings || scrapes.Load() < minScrapes; i++ {
+			for ; (i < minRecordings || scrapes.Load() < minScrapes) && !stop.Load(); i++ {
 				record(g, i)
 			}
 			recorded.Add(int64(i))
