@@ -14,16 +14,19 @@ type durationObserver interface {
 	observe(d time.Duration)
 }
 
-// durationBounds are DurationBuckets as durations, so that an observation
-// is placed by integer comparisons.
-var durationBounds = func() []time.Duration {
-	b := DurationBuckets()
-	d := make([]time.Duration, len(b))
-	for i, s := range b {
-		d[i] = time.Duration(s * float64(time.Second))
-	}
-	return d
-}()
+// durationBuckets are DurationBuckets, made once for every scrape, and
+// durationBounds the same bounds as durations, so that an observation is
+// placed by integer comparisons.
+var (
+	durationBuckets = DurationBuckets()
+	durationBounds  = func() []time.Duration {
+		d := make([]time.Duration, len(durationBuckets))
+		for i, s := range durationBuckets {
+			d[i] = time.Duration(s * float64(time.Second))
+		}
+		return d
+	}()
+)
 
 // classicSeries is one series of the request duration histogram with the
 // classic buckets only. An observation costs two atomic additions: one
@@ -51,7 +54,7 @@ func (s *classicSeries) observe(d time.Duration) {
 func (s *classicSeries) metric(desc *prometheus.Desc) (prometheus.Metric, error) {
 	buckets := make(map[float64]uint64, len(durationBounds))
 	var total uint64
-	for i, b := range DurationBuckets() {
+	for i, b := range durationBuckets {
 		total += s.counts[i].Load()
 		buckets[b] = total
 	}
