@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 
+	"github.com/ginstarter/ginstarter/internal/testmetrics"
 	"github.com/ginstarter/ginstarter/metrics"
 )
 
@@ -135,37 +136,14 @@ func TestRouteLookupWithManyRoutes(t *testing.T) {
 // the test when the series does not exist.
 func activeValue(t *testing.T, reg prometheus.Gatherer, method, route string) float64 {
 	t.Helper()
-	want := map[string]string{metrics.LabelMethod: method, metrics.LabelRoute: route}
-	if s := findSeries(t, reg, activeFamily, want); s != nil {
-		return s.GetGauge().GetValue()
-	}
-	t.Fatalf("no %s series for %s %s", activeFamily, method, route)
-	return 0
-}
-
-// findSeries returns the series of the family name whose labels include
-// every pair in want, or nil.
-func findSeries(t *testing.T, reg prometheus.Gatherer, name string, want map[string]string) *dto.Metric {
-	t.Helper()
 	mfs, err := reg.Gather()
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-		for _, s := range mf.GetMetric() {
-			matched := 0
-			for _, lp := range s.GetLabel() {
-				if v, ok := want[lp.GetName()]; ok && v == lp.GetValue() {
-					matched++
-				}
-			}
-			if matched == len(want) {
-				return s
-			}
-		}
+	want := map[string]string{metrics.LabelMethod: method, metrics.LabelRoute: route}
+	if s := testmetrics.Find(mfs, activeFamily, want); s != nil {
+		return s.GetGauge().GetValue()
 	}
-	return nil
+	t.Fatalf("no %s series for %s %s", activeFamily, method, route)
+	return 0
 }

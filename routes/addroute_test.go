@@ -17,6 +17,7 @@ import (
 	"github.com/ginstarter/ginstarter/config"
 	"github.com/ginstarter/ginstarter/controllers"
 	"github.com/ginstarter/ginstarter/internal/testlog"
+	"github.com/ginstarter/ginstarter/internal/testmetrics"
 	"github.com/ginstarter/ginstarter/metrics"
 	"github.com/ginstarter/ginstarter/routes"
 )
@@ -159,39 +160,16 @@ func checkAccessLogged(tb testing.TB, logs *testlog.Buffer, route, requestID str
 	tb.Errorf("no access log line with request_id %q in:\n%s", requestID, logs.String())
 }
 
-// series returns the metric of family name whose labels include want.
-func series(mfs []*dto.MetricFamily, name string, want map[string]string) *dto.Metric {
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-	metrics:
-		for _, m := range mf.GetMetric() {
-			have := map[string]string{}
-			for _, lp := range m.GetLabel() {
-				have[lp.GetName()] = lp.GetValue()
-			}
-			for k, v := range want {
-				if have[k] != v {
-					continue metrics
-				}
-			}
-			return m
-		}
-	}
-	return nil
-}
-
 // histogramCount returns the observation count of a histogram series, 0
 // when there is none.
 func histogramCount(mfs []*dto.MetricFamily, name string, labels map[string]string) uint64 {
-	return series(mfs, name, labels).GetHistogram().GetSampleCount()
+	return testmetrics.Find(mfs, name, labels).GetHistogram().GetSampleCount()
 }
 
 // value returns the value of a gauge or counter series, and whether it
 // exists.
 func value(mfs []*dto.MetricFamily, name string, labels map[string]string) (float64, bool) {
-	m := series(mfs, name, labels)
+	m := testmetrics.Find(mfs, name, labels)
 	switch {
 	case m == nil:
 		return 0, false
