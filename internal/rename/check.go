@@ -3,6 +3,7 @@ package rename
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -96,7 +97,7 @@ func checkElem(elem string) error {
 		return fmt.Errorf("path element %q starts or ends with a dot", elem)
 	}
 	for i := range len(elem) {
-		if c := elem[i]; !isLower(c) && !isUpper(c) && !isDigit(c) && !strings.ContainsRune("-._~", rune(c)) {
+		if c := elem[i]; !isPathChar(c) {
 			return fmt.Errorf("path element %q holds %q: only letters, digits and \"-._~\" are allowed", elem, c)
 		}
 	}
@@ -128,12 +129,16 @@ func checkMajor(last string) error {
 // MajorVersion returns the N of a module path ending in /vN (N >= 2), or 0.
 func MajorVersion(path string) int {
 	i := strings.LastIndexByte(path, '/')
-	if i < 0 || checkMajor(path[i+1:]) != nil || len(path) < i+3 || path[i+1] != 'v' || !allDigits(path[i+2:]) {
+	if i < 0 {
 		return 0
 	}
-	n := 0
-	for _, c := range path[i+2:] {
-		n = n*10 + int(c-'0')
+	digits, ok := strings.CutPrefix(path[i+1:], "v")
+	if !ok || !allDigits(digits) || checkMajor(path[i+1:]) != nil {
+		return 0
+	}
+	n, err := strconv.Atoi(digits)
+	if err != nil {
+		return 0 // more digits than an int holds
 	}
 	return n
 }
@@ -148,11 +153,11 @@ func RepoRoot(path string) string {
 }
 
 func isWindowsReserved(short string) bool {
-	switch strings.ToUpper(short) {
+	u := strings.ToUpper(short)
+	switch u {
 	case "CON", "PRN", "AUX", "NUL":
 		return true
 	}
-	u := strings.ToUpper(short)
 	return len(u) == 4 && (strings.HasPrefix(u, "COM") || strings.HasPrefix(u, "LPT")) && u[3] >= '1' && u[3] <= '9'
 }
 

@@ -36,8 +36,9 @@ func listFiles(ctx context.Context, root *os.Root, force bool) (files []string, 
 	}
 	seen := make(map[string]bool)
 	for rel := range strings.SplitSeq(strings.TrimRight(out, "\x00"), "\x00") {
-		// Files deleted in the work tree are still listed as cached, and
-		// symbolic links are not followed.
+		// Files deleted in the work tree are still listed as cached, an
+		// unmerged file is listed once per stage, and symbolic links are
+		// not followed.
 		fi, err := root.Lstat(filepath.FromSlash(rel))
 		if err == nil && fi.Mode().IsRegular() && !seen[rel] {
 			seen[rel] = true
