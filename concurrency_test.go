@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -32,7 +31,7 @@ func TestThousandAbandonedRequestsAreRecorded499(t *testing.T) {
 	}
 	start := time.Now()
 	for b := range total / batch {
-		abandonBatch(t, c, svc, batch)
+		holdSleeps(t, svc, c, batch)()
 		eventually(t, "the batch recorded", func() (bool, string) {
 			mfs, _ := scrape(t, c, svc.Admin)
 			active, done := value(mfs, activeMetric, route), value(mfs, durationMetric, route)
@@ -51,29 +50,6 @@ func TestThousandAbandonedRequestsAreRecorded499(t *testing.T) {
 		t.Errorf("a sleep after the abandoned ones: status %d, want 200; body %s", status, body)
 	}
 	t.Logf("%d abandoned requests: %v recorded 499, %v recorded 200, in %v", total, got499, got200, time.Since(start).Round(time.Millisecond))
-}
-
-// abandonBatch sends n sleeps, waits until the gauge shows all n in the
-// service, cancels them and checks that each client saw its cancellation.
-func abandonBatch(tb testing.TB, c *http.Client, svc *service, n int) {
-	tb.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	outcomes := make(chan outcome, n)
-	for range n {
-		go func() { outcomes <- send(ctx, c, svc.URL(sleepRoute+"?d=30s")) }()
-	}
-	eventually(tb, "the batch in flight", func() (bool, string) {
-		mfs, _ := scrape(tb, c, svc.Admin)
-		v := value(mfs, activeMetric, labels("http_route", sleepRoute))
-		return v == float64(n), fmt.Sprintf("%s = %v, want %d", activeMetric, v, n)
-	})
-	cancel()
-	for range n {
-		if o := <-outcomes; !errors.Is(o.err, context.Canceled) {
-			tb.Errorf("abandoned request: %v; want it cancelled", o)
-		}
-	}
 }
 
 // TestTenThousandPanicsFromFiftyGoroutines is not parallel: goleak.VerifyNone

@@ -11,8 +11,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-
-	"github.com/ginstarter/ginstarter/internal/testlog"
 )
 
 const sleepRoute = "/v1/demo/sleep"
@@ -88,12 +86,7 @@ func TestPanicIsAnsweredLoggedCountedAndSurvived(t *testing.T) {
 		}
 	}
 
-	var logged testlog.Line
-	for _, s := range svc.Logs.Lines() {
-		if l := testlog.Parse(s); l.Get("msg") == "panic recovered" {
-			logged = l
-		}
-	}
+	logged := lastLine(svc.Logs, "panic recovered")
 	switch {
 	case logged == nil:
 		t.Errorf("no \"panic recovered\" log line; log:\n%s", svc.Logs)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"maps"
 	"os"
 	"regexp"
 	"slices"
@@ -69,7 +70,7 @@ func TestReadmeMetricsTable(t *testing.T) {
 				labels[l.GetName()] = true
 			}
 		}
-		code = append(code, metricRow(mf.GetName(), strings.ToLower(mf.GetType().String()), setKeys(labels)))
+		code = append(code, metricRow(mf.GetName(), strings.ToLower(mf.GetType().String()), slices.Sorted(maps.Keys(labels))))
 	}
 
 	var readme []string
@@ -180,15 +181,6 @@ func backticked(s string) []string {
 
 func metricRow(name, typ string, labels []string) string {
 	return name + " | " + typ + " | " + strings.Join(labels, ", ")
-}
-
-func setKeys(set map[string]bool) []string {
-	keys := make([]string, 0, len(set))
-	for k := range set {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
 
 // lineDiff returns a line diff from want to got ("-" only in want, "+"

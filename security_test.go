@@ -7,8 +7,6 @@ import (
 	"os"
 	"strings"
 	"testing"
-
-	"github.com/ginstarter/ginstarter/internal/testlog"
 )
 
 // TestForwardedForIsBelievedOnlyFromTrustedProxies: the test's requests
@@ -113,15 +111,4 @@ func TestResponsesAreNosniffAndErrorsRevealNothing(t *testing.T) {
 	if !strings.Contains(l.Get("stack"), ".go:") || !strings.Contains(l.Get("stack"), "goroutine ") || !strings.Contains(l.Get("panic"), "demo panic") {
 		t.Errorf("the panic log line lacks the stack or the panic message that the body must not show: %v", l)
 	}
-}
-
-// lastLine returns the last log line with msg, or nil.
-func lastLine(logs *testlog.Buffer, msg string) testlog.Line {
-	var found testlog.Line
-	for _, s := range logs.Lines() {
-		if l := testlog.Parse(s); l.Get("msg") == msg {
-			found = l
-		}
-	}
-	return found
 }

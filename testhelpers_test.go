@@ -29,6 +29,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/ginstarter/ginstarter/internal/testlog"
+	"github.com/ginstarter/ginstarter/internal/testmetrics"
 	"github.com/ginstarter/ginstarter/internal/testwait"
 )
 
@@ -55,21 +56,19 @@ func eventually(tb testing.TB, what string, cond func() (bool, string)) {
 // ended) or after waitLimit.
 func waitServing(tb testing.TB, logs *testlog.Buffer, done <-chan struct{}) (httpAddr, adminAddr string) {
 	tb.Helper()
-	deadline := time.After(waitLimit)
-	tick := time.NewTicker(5 * time.Millisecond)
-	defer tick.Stop()
-	for {
+	eventually(tb, "the serving log line", func() (bool, string) {
 		if l, ok := logs.Find("serving"); ok {
-			return l.Get("http_addr"), l.Get("admin_addr")
+			httpAddr, adminAddr = l.Get("http_addr"), l.Get("admin_addr")
+			return true, ""
 		}
 		select {
 		case <-done:
 			tb.Fatalf("the service ended before serving; its log:\n%s", logs)
-		case <-deadline:
-			tb.Fatalf("no serving line within %v; log so far:\n%s", waitLimit, logs)
-		case <-tick.C:
+		default:
 		}
-	}
+		return false, "log so far:\n" + logs.String()
+	})
+	return httpAddr, adminAddr
 }
 
 // service is one run of the program in this process.
@@ -151,6 +150,17 @@ func accessLog(tb testing.TB, logs *testlog.Buffer, requestID string) testlog.Li
 		}
 		return false, "no line"
 	})
+	return found
+}
+
+// lastLine returns the last log line with msg, or nil.
+func lastLine(logs *testlog.Buffer, msg string) testlog.Line {
+	var found testlog.Line
+	for _, s := range logs.Lines() {
+		if l := testlog.Parse(s); l.Get("msg") == msg {
+			found = l
+		}
+	}
 	return found
 }
 
@@ -303,7 +313,7 @@ func scrape(tb testing.TB, c *http.Client, adminAddr string) (map[string]*dto.Me
 func value(mfs map[string]*dto.MetricFamily, name string, want map[string]string) float64 {
 	var sum float64
 	for _, m := range mfs[name].GetMetric() {
-		if !hasLabels(m, want) {
+		if !testmetrics.HasLabels(m, want) {
 			continue
 		}
 		switch {
@@ -316,19 +326,6 @@ func value(mfs map[string]*dto.MetricFamily, name string, want map[string]string
 		}
 	}
 	return sum
-}
-
-func hasLabels(m *dto.Metric, want map[string]string) bool {
-	n := 0
-	for _, lp := range m.GetLabel() {
-		if v, ok := want[lp.GetName()]; ok {
-			if v != lp.GetValue() {
-				return false
-			}
-			n++
-		}
-	}
-	return n == len(want)
 }
 
 // labelValues returns every value that label takes in any family.

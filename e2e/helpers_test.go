@@ -152,19 +152,12 @@ func startService(tb testing.TB, bin string) *service {
 		if s.proc.exited() {
 			tb.Fatalf("the service ended before serving (%v); its log:\n%s", s.proc.err, s.proc.logs)
 		}
-		for line := range strings.SplitSeq(s.proc.logs.String(), "\n") {
-			var l struct {
-				Msg       string `json:"msg"`
-				HTTPAddr  string `json:"http_addr"`
-				AdminAddr string `json:"admin_addr"`
-			}
-			if json.Unmarshal([]byte(line), &l) != nil || l.Msg != "serving" {
-				continue
-			}
-			s.HTTP, s.Admin = l.HTTPAddr, l.AdminAddr
-			return s.HTTP != "" && s.Admin != "", line
+		l, ok := s.proc.logs.Find("serving")
+		if !ok {
+			return false, s.proc.logs.String()
 		}
-		return false, s.proc.logs.String()
+		s.HTTP, s.Admin = l.Get("http_addr"), l.Get("admin_addr")
+		return s.HTTP != "" && s.Admin != "", fmt.Sprint(l)
 	})
 	return s
 }
