@@ -14,11 +14,7 @@ import (
 // label after bench.UnknownPaths requests to distinct unmatched paths, and
 // param-labels: the values that as many distinct ids on /users/:id added.
 func BenchmarkStacks(b *testing.B) {
-	stacks, err := bench.Stacks()
-	if err != nil {
-		b.Fatal(err)
-	}
-	for _, s := range stacks {
+	for _, s := range stacks(b) {
 		for _, rt := range bench.Routes {
 			b.Run(s.Name+"/"+rt.Name, func(b *testing.B) {
 				req := rt.NewRequest()

@@ -93,7 +93,7 @@ var defs = []stackDef{
 			return nil, err
 		}
 		e := gin.New()
-		e.Use(ProjectMiddleware(m)...)
+		e.Use(projectMiddleware(m)...)
 		return e, nil
 	}},
 	{GinstarterFull, metrics.LabelRoute, newFullStack},
@@ -147,9 +147,9 @@ func ClockFloorMiddleware() gin.HandlerFunc {
 	}
 }
 
-// ProjectMiddleware is this project's metrics and recovery middleware, in
+// projectMiddleware is this project's metrics and recovery middleware, in
 // the order routes.Middleware puts them, with the log discarded.
-func ProjectMiddleware(m *metrics.HTTP) []gin.HandlerFunc {
+func projectMiddleware(m *metrics.HTTP) []gin.HandlerFunc {
 	discard := slog.New(slog.DiscardHandler)
 	return []gin.HandlerFunc{middleware.Metrics(m), middleware.Recovery(discard, m)}
 }

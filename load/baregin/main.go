@@ -18,10 +18,10 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"time"
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/ginstarter/ginstarter/config"
 	"github.com/ginstarter/ginstarter/controllers"
 )
 
@@ -50,12 +50,16 @@ func run(args []string) error {
 	// engine.Run builds it: the baseline that the service is compared with.
 	srv := &http.Server{Addr: *addr, Handler: e} //nolint:gosec // the bare baseline (G112)
 	if *timeouts {
-		// The defaults of config.Load, as run.go's newServer sets them.
-		srv.ReadHeaderTimeout = 5 * time.Second
-		srv.ReadTimeout = 30 * time.Second
-		srv.WriteTimeout = 60 * time.Second
-		srv.IdleTimeout = 120 * time.Second
-		srv.MaxHeaderBytes = 64 << 10
+		// The defaults of config.Load, set as run.go's newServer sets them.
+		cfg, err := config.Load(func(string) string { return "" })
+		if err != nil {
+			return fmt.Errorf("loading the default configuration: %w", err)
+		}
+		srv.ReadHeaderTimeout = cfg.ReadHeaderTimeout
+		srv.ReadTimeout = cfg.ReadTimeout
+		srv.WriteTimeout = cfg.WriteTimeout
+		srv.IdleTimeout = cfg.IdleTimeout
+		srv.MaxHeaderBytes = cfg.MaxHeaderBytes
 	}
 	if err := srv.ListenAndServe(); !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("serving: %w", err)

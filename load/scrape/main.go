@@ -183,17 +183,19 @@ type result struct {
 	samples     int // sample lines in the exposition, one per time series
 }
 
-// measure times scrapes of h after two untimed ones.
+// measure times scrapes of h after two untimed ones. The size and the
+// sample count are those of the last scrape.
 func measure(h http.Handler, accept string, gz bool, scrapes int) (result, error) {
 	var r result
 	times := make([]time.Duration, 0, scrapes)
+	var rec *httptest.ResponseRecorder
 	for i := range scrapes + 2 {
 		req := httptest.NewRequestWithContext(context.Background(), http.MethodGet, "/metrics", nil)
 		req.Header.Set("Accept", accept)
 		if gz {
 			req.Header.Set("Accept-Encoding", "gzip")
 		}
-		rec := httptest.NewRecorder()
+		rec = httptest.NewRecorder()
 		start := time.Now()
 		h.ServeHTTP(rec, req)
 		d := time.Since(start)
@@ -203,22 +205,21 @@ func measure(h http.Handler, accept string, gz bool, scrapes int) (result, error
 		if got := rec.Header().Get("Content-Encoding"); gz != (got == "gzip") {
 			return r, fmt.Errorf("GET /metrics with gzip=%v: Content-Encoding %q", gz, got)
 		}
-		if i < 2 {
-			continue
+		if i >= 2 {
+			times = append(times, d)
 		}
-		times = append(times, d)
-		r.bytes = rec.Body.Len()
-		body := rec.Body.Bytes()
-		if gz {
-			var err error
-			if body, err = gunzip(body); err != nil {
-				return r, err
-			}
-		}
-		r.samples = countSamples(body)
 	}
 	slices.Sort(times)
 	r.median, r.min = times[len(times)/2], times[0]
+	r.bytes = rec.Body.Len()
+	body := rec.Body.Bytes()
+	if gz {
+		var err error
+		if body, err = gunzip(body); err != nil {
+			return r, err
+		}
+	}
+	r.samples = countSamples(body)
 	return r, nil
 }
 

@@ -70,6 +70,7 @@ func write(w io.Writer, res *results) error {
 		if !ok {
 			continue
 		}
+		ownNs := median(own.ns)
 		best, bestNs := "", 0.0
 		for _, alt := range alternatives {
 			if s, ok := res.samples[key{alt, rt}]; ok {
@@ -85,8 +86,8 @@ func write(w io.Writer, res *results) error {
 			continue
 		}
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %.2fx | %s | %s |\n",
-			rt, ns(median(own.ns)), title(best), ns(bestNs), bestNs/median(own.ns),
-			added(res, rt, median(own.ns), bestNs), above(res, key{bench.ClockFloor, rt}, median(own.ns)))
+			rt, ns(ownNs), title(best), ns(bestNs), bestNs/ownNs,
+			added(res, rt, ownNs, bestNs), above(res, key{bench.ClockFloor, rt}, ownNs))
 	}
 	fmt.Fprintf(&b, "\nA stack with 0 route label values records no metrics for unmatched requests at all; it is left out of the best alternative on the unmatched route.\n")
 	_, err := io.WriteString(w, b.String())
@@ -140,9 +141,6 @@ func ns(v float64) string {
 	if v < 100 {
 		return fmt.Sprintf("%.1f", v)
 	}
-	if v == 0 {
-		return "0 (unmatched not recorded)"
-	}
 	return fmt.Sprintf("%.0f", v)
 }
 
@@ -154,11 +152,8 @@ func count(v float64) string {
 }
 
 func labels(v float64) string {
-	if v < 0 {
-		return "–"
-	}
 	if v == 0 {
 		return "0 (unmatched not recorded)"
 	}
-	return fmt.Sprintf("%.0f", v)
+	return count(v)
 }
