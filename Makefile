@@ -8,13 +8,12 @@ LDFLAGS  := -s -w -X main.version=$(VERSION) -X main.revision=$(REVISION)
 IMAGE          ?= ginstarter:$(VERSION)
 CONTAINER_TOOL ?= docker
 
-.PHONY: run build test bench vet fmt-check clean image ko-build check-image validate-manifests load fuzz vulncheck e2e
+.PHONY: help run rename build test bench vet fmt-check lint clean image ko-build check-image validate-manifests load fuzz vulncheck e2e
 
 # `make` alone lists the targets; `make run` serves.
 .DEFAULT_GOAL := help
 
 ## help: list the targets and what each does (what `make` alone does)
-.PHONY: help
 help:
 	@awk '/^## [a-z0-9-]+:/ { sub(/^## /, ""); i = index($$0, ":"); printf "  %-20s %s\n", substr($$0, 1, i - 1), substr($$0, i + 2); next } \
 	      /^## / { sub(/^## /, ""); printf "  %-20s %s\n", "", $$0 }' $(firstword $(MAKEFILE_LIST))
@@ -25,7 +24,6 @@ run:
 
 ## rename: make the template your own service, once, in a clean git tree:
 ## make rename MODULE=github.com/acme/orders NAME=orders
-.PHONY: rename
 rename:
 	@missing=""; [ -n "$(MODULE)" ] || missing="MODULE"; [ -n "$(NAME)" ] || missing="$${missing:+$$missing and }NAME"; \
 	if [ -n "$$missing" ]; then echo "make rename: set $$missing, e.g. make rename MODULE=github.com/acme/orders NAME=orders" >&2; exit 2; fi
@@ -54,7 +52,6 @@ fmt-check:
 	@out="$$(gofmt -l .)"; if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
 ## lint: golangci-lint (pinned in .ci/lint, installed with go install) on every module, with .golangci.yml
-.PHONY: lint
 lint:
 	bash .ci/lint
 
