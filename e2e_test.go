@@ -86,7 +86,7 @@ func TestPanicIsAnsweredLoggedCountedAndSurvived(t *testing.T) {
 		}
 	}
 
-	logged := lastLine(svc.Logs, "panic recovered")
+	logged := svc.Logs.Last("panic recovered")
 	switch {
 	case logged == nil:
 		t.Errorf("no \"panic recovered\" log line; log:\n%s", svc.Logs)

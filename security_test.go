@@ -107,7 +107,7 @@ func TestResponsesAreNosniffAndErrorsRevealNothing(t *testing.T) {
 		})
 	}
 	// The leaks looked for are real: the log holds them for the panic.
-	l := lastLine(svc.Logs, "panic recovered")
+	l := svc.Logs.Last("panic recovered")
 	if !strings.Contains(l.Get("stack"), ".go:") || !strings.Contains(l.Get("stack"), "goroutine ") || !strings.Contains(l.Get("panic"), "demo panic") {
 		t.Errorf("the panic log line lacks the stack or the panic message that the body must not show: %v", l)
 	}

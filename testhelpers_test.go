@@ -153,17 +153,6 @@ func accessLog(tb testing.TB, logs *testlog.Buffer, requestID string) testlog.Li
 	return found
 }
 
-// lastLine returns the last log line with msg, or nil.
-func lastLine(logs *testlog.Buffer, msg string) testlog.Line {
-	var found testlog.Line
-	for _, s := range logs.Lines() {
-		if l := testlog.Parse(s); l.Get("msg") == msg {
-			found = l
-		}
-	}
-	return found
-}
-
 // waitServing waits until s serves and records its addresses.
 func (s *service) waitServing(tb testing.TB) {
 	tb.Helper()

@@ -50,6 +50,17 @@ func (b *Buffer) Find(msg string) (Line, bool) {
 	return nil, false
 }
 
+// Last returns the last line whose msg is msg, or nil.
+func (b *Buffer) Last(msg string) Line {
+	var found Line
+	for _, s := range b.Lines() {
+		if l := Parse(s); l.Get("msg") == msg {
+			found = l
+		}
+	}
+	return found
+}
+
 // Line is one parsed log line.
 type Line map[string]any
 
