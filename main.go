@@ -11,6 +11,9 @@ import (
 	"os"
 
 	"github.com/joho/godotenv"
+
+	"github.com/ginstarter/ginstarter/buildinfo"
+	"github.com/ginstarter/ginstarter/server"
 )
 
 // version and revision are set at build time with
@@ -27,7 +30,7 @@ func main() {
 		fmt.Fprintf(os.Stderr, "error: loading .env: %v\n", err)
 		os.Exit(1)
 	}
-	if err := run(context.Background(), os.Args, os.Getenv, os.Stdout, os.Stderr); err != nil {
+	if err := server.Run(context.Background(), buildinfo.New(version, revision), os.Getenv, os.Stdout); err != nil {
 		fmt.Fprintf(os.Stderr, "error: %v\n", err)
 		os.Exit(1)
 	}

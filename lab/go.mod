@@ -1,0 +1,5 @@
+module github.com/ginstarter/ginstarter/lab
+
+go 1.26.8
+
+toolchain go1.26.10
