@@ -13,9 +13,17 @@ step() { printf '\n%s [%ss] %s\n' "${STEP_MARK:--->}" "$((SECONDS - ci_start))" 
 # download on a flaky network).
 retry() { "$@" || { echo "retrying once: $*"; sleep 3; "$@"; }; }
 
-# go_modules: prints the directory of every Go module of the repository
-# (every go.mod outside the directories that the go command ignores:
-# testdata and names that start with . or _), run from the root.
+# go_modules [DIR]: prints the directory of every Go module under DIR (every
+# go.mod outside the directories that the go command ignores: testdata and
+# names that start with . or _), run from the root. DIR defaults to the
+# service: the root, without lab/ (the template's lab lints its own).
 go_modules() {
-	find . -mindepth 1 \( -name testdata -o -name '[._]*' \) -prune -o -name go.mod -printf '%h\n' | LC_ALL=C sort
+	local dir=${1:-.}
+	find "$dir" -mindepth 1 \( -name testdata -o -name '[._]*' -o -path ./lab \) -prune -o -name go.mod -printf '%h\n' |
+		sed 's|^\./||' | LC_ALL=C sort
 }
+
+# CI_CACHE: where the scripts keep the tools they build (linter, vulnerability
+# database, ...), outside the repository so that a fresh clone reuses them.
+CI_CACHE=${CI_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/ginstarter}
+export CI_CACHE

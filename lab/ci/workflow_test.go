@@ -1,4 +1,6 @@
-package main
+// Package ci tests the service's GitHub Actions workflow: it must keep
+// running .ci/run, so that a failing check fails the workflow.
+package ci
 
 import (
 	"os"
@@ -9,8 +11,12 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-// workflowFile is the GitHub Actions workflow that users' CI runs.
-const workflowFile = ".github/workflows/ci.yml"
+// Paths from this directory to the service's GitHub Actions workflow and to
+// the script it must run.
+const (
+	workflowFile = "../../.github/workflows/ci.yml"
+	ciRunFile    = "../../.ci/run"
+)
 
 // workflow is the part of a GitHub Actions workflow that the test reads.
 type workflow struct {
@@ -82,7 +88,7 @@ func TestWorkflowRunsTheChecks(t *testing.T) {
 	if !found {
 		t.Errorf("no job of %s runs .ci/run (a step with `bash .ci/run`), so the workflow would not run the project's checks", workflowFile)
 	}
-	if _, err := os.Stat(".ci/run"); err != nil {
+	if _, err := os.Stat(ciRunFile); err != nil {
 		t.Errorf("the workflow runs .ci/run: %v", err)
 	}
 }

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# load/run.sh: load measurements of the service against a bare gin server
+# lab/load/run.sh: load measurements of the service against a bare gin server
 # with the same handler (what `make load` runs). Loopback only; every process
 # it starts is killed on exit. About 9 minutes with the defaults.
 #
@@ -8,13 +8,13 @@
 #      (LOG_LEVEL=info) for ROUNDS rounds;
 #   2. latency and resident memory at 10, 100 and 1000 connections, a fresh
 #      process of each server per level, alternating for LEVEL_ROUNDS rounds;
-#   3. the cost of one /metrics scrape with 100 routes (load/scrape).
+#   3. the cost of one /metrics scrape with 100 routes (lab/load/scrape).
 #
 # Settings (environment): DURATION (10s), ROUNDS (5), THREADS (2),
 # CONNS (50), LEVELS ("10 100 1000"), LEVEL_ROUNDS (3), WARMUP (2s),
 # PIN (1: server on CPU 0, wrk on CPU 1 when there are at least 2 CPUs).
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 
 DURATION=${DURATION:-10s}
 ROUNDS=${ROUNDS:-5}
@@ -121,7 +121,7 @@ load() {
 	local name=$1 url=$2 conns=$3 dur=$4 pid=$5 out="$work/wrk-$1.txt" wpid line t0 t1 s0 s1 requests
 	t0=$(cpu_ticks "$pid") s0=$(cpu_snap)
 	timeout "$(timeout_for "$dur")" "${wrk_pin[@]}" wrk -t"$THREADS" -c"$conns" -d"$dur" \
-		--timeout 5s --latency -s load/report.lua "$url" >"$out" 2>&1 &
+		--timeout 5s --latency -s lab/load/report.lua "$url" >"$out" 2>&1 &
 	wpid=$!
 	sleep $(( $(secs "$dur") - 1 ))
 	rss=$(awk '/^VmRSS/ {print $2}' "/proc/$pid/status")
@@ -164,7 +164,7 @@ flag() { [ "$non2xx" = 0 ] && [ "$errors" = 0 ] && echo "" || echo " (non-2xx $n
 
 echo "== build"
 CGO_ENABLED=0 go build -trimpath -o "$work/ginstarter" .
-(cd load && CGO_ENABLED=0 go build -trimpath -o "$work/baregin" ./baregin &&
+(cd lab/load && CGO_ENABLED=0 go build -trimpath -o "$work/baregin" ./baregin &&
 	CGO_ENABLED=0 go build -trimpath -o "$work/scrape" ./scrape)
 
 echo "== setup"
@@ -283,7 +283,7 @@ for c in $LEVELS; do
 done
 
 echo
-echo "== 3. one /metrics scrape with 100 routes x 9 methods x 6 statuses (in-process, load/scrape)"
+echo "== 3. one /metrics scrape with 100 routes x 9 methods x 6 statuses (in-process, lab/load/scrape)"
 echo
 "${srv_pin[@]}" timeout 120 "$work/scrape" -routes 100 -scrapes 20
 

@@ -7,8 +7,10 @@ import (
 	"go/token"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -17,7 +19,8 @@ import (
 )
 
 // TestRenameCopy renames a copy of the repository as a user would, in a
-// fresh git clone, and builds, vets, tests and renders the result.
+// fresh git clone, and builds, vets, tests and renders the result: the
+// clone keeps the service and loses the lab.
 func TestRenameCopy(t *testing.T) {
 	t.Parallel()
 	root := templateRoot(t)
@@ -31,8 +34,8 @@ func TestRenameCopy(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Run: %v", err)
 	}
-	if !res.Git || len(res.Changed) < 50 {
-		t.Fatalf("Run: git %v, %d files changed; want git and most of the tree", res.Git, len(res.Changed))
+	if !res.Git || !res.RemovedLab || len(res.Changed) < 30 {
+		t.Fatalf("Run: git %v, lab removed %v, %d files changed; want git, the lab removed and most of the tree changed", res.Git, res.RemovedLab, len(res.Changed))
 	}
 	if st := run(t, dir, "git", "status", "--porcelain"); strings.Contains(st, "??") {
 		t.Errorf("the rename created files:\n%s", st)
@@ -41,49 +44,62 @@ func TestRenameCopy(t *testing.T) {
 		t.Errorf("a second Run on the uncommitted rename = %v, want a refusal", err)
 	}
 	opts.Force = true
-	if res, err := Run(context.Background(), opts); err != nil || len(res.Changed) != 0 {
-		t.Errorf("a second Run with Force changed %v (error %v); want nothing", res.Changed, err)
+	if res, err := Run(context.Background(), opts); err != nil || len(res.Changed) != 0 || res.RemovedLab {
+		t.Errorf("a second Run with Force changed %v, removed the lab %v (error %v); want nothing", res.Changed, res.RemovedLab, err)
 	}
 
 	assertNoTemplateName(t, dir)
-	assertGoMods(t, dir, map[string]string{
-		"go.mod":                "module github.com/acme/orders\n",
-		"bench/go.mod":          "module github.com/acme/orders/bench\n",
-		"load/go.mod":           "module github.com/acme/orders/load\n",
-		"tools/k8scheck/go.mod": "module github.com/acme/orders/tools/k8scheck\n",
-	}, "replace github.com/acme/orders => ../\n", "bench/go.mod", "load/go.mod")
-
+	assertNoLab(t, dir)
+	assertGoMods(t, dir, map[string]string{"go.mod": "module github.com/acme/orders\n"}, "")
 	timed(t, dir, "go", "build", "./...")
 	timed(t, dir, "go", "vet", "./...")
-	timed(t, dir, "go", "test", "-count=1", "./config", "./routes", "./metrics", "./controllers")
-	timed(t, filepath.Join(dir, "bench"), "go", "build", "./...")
 	if out := timed(t, dir, "gofmt", "-l", "."); out != "" {
 		t.Errorf("gofmt -l after the rename:\n%s", out)
 	}
+	assertRendered(t, dir)
+	if testing.Short() {
+		return
+	}
+	// The clone's own checks, as its README and its CI run them.
+	gitCommit(t, dir)
+	timed(t, dir, "make", "test")
+	ciRun(t, dir)
+}
 
-	rendered := timed(t, dir, "kubectl", "kustomize", "deploy/overlays/prod")
-	for _, want := range []string{
-		"app.kubernetes.io/name: orders\n",
-		"  name: orders\n  namespace: orders\n",
-		"serviceAccountName: orders",
-		"image: orders:",
-		`up{job="orders"} == 0`,
-		"runbook_url: https://github.com/acme/orders/blob/main/deploy/README.md#",
-		"orders.json: |",
-		`"uid": "orders"`,
-	} {
-		if !strings.Contains(rendered, want) {
-			t.Errorf("kubectl kustomize deploy/overlays/prod has no %q", want)
-		}
+// TestRenameCopyKeepLab renames a copy with the lab kept: its modules are
+// renamed too, and still build against the renamed service.
+func TestRenameCopyKeepLab(t *testing.T) {
+	t.Parallel()
+	root := templateRoot(t)
+	dir := t.TempDir()
+	copyTree(t, root, dir, func(string) bool { return true })
+	gitCommit(t, dir)
+	res, err := Run(context.Background(), Options{Dir: dir, Module: "github.com/acme/orders", Name: "orders", KeepLab: true})
+	if err != nil {
+		t.Fatalf("Run: %v", err)
 	}
-	if strings.Contains(strings.ToLower(rendered), TemplateName) {
-		t.Errorf("kubectl kustomize deploy/overlays/prod still names %s", TemplateName)
+	if res.RemovedLab {
+		t.Fatal("Run removed the lab although KeepLab was set")
 	}
+	assertNoTemplateName(t, dir)
+	assertGoMods(t, dir, map[string]string{
+		"go.mod":              "module github.com/acme/orders\n",
+		"lab/go.mod":          "module github.com/acme/orders/lab\n",
+		"lab/bench/go.mod":    "module github.com/acme/orders/lab/bench\n",
+		"lab/load/go.mod":     "module github.com/acme/orders/lab/load\n",
+		"lab/k8scheck/go.mod": "module github.com/acme/orders/lab/k8scheck\n",
+	}, "replace github.com/acme/orders => ../../\n", "lab/bench/go.mod", "lab/load/go.mod")
+	if got := readFile(t, dir, "Makefile"); !strings.Contains(got, labBegin) {
+		t.Error("the Makefile lost its lab targets although KeepLab was set")
+	}
+	timed(t, filepath.Join(dir, "lab"), "go", "vet", "./...")
+	timed(t, filepath.Join(dir, "lab", "bench"), "go", "build", "./...")
 }
 
 // TestGonewThenName does what gonew does (a module zip holds no nested
-// module, go.mod's module directive and the imports are rewritten) and then
-// runs the rename with only a name, as the README tells gonew users to.
+// module, so no lab; go.mod's module directive and the imports are
+// rewritten) and then runs the rename with only a name, as the README tells
+// gonew users to.
 func TestGonewThenName(t *testing.T) {
 	t.Parallel()
 	root := templateRoot(t)
@@ -101,19 +117,96 @@ func TestGonewThenName(t *testing.T) {
 	if res.Git || res.Plan.FromModule != "github.com/acme/orders" || res.Plan.Module != "github.com/acme/orders" {
 		t.Errorf("Run planned %+v (git %v), want github.com/acme/orders kept, no git", res.Plan, res.Git)
 	}
-	if len(res.Changed) == 0 {
-		t.Fatal("Run changed nothing after gonew")
-	}
-	if len(res.Notes) != 1 || !strings.Contains(res.Notes[0], "no bench/, load/, tools/k8scheck/ here") {
-		t.Errorf("Run's notes %q do not tell that gonew left out the separate modules", res.Notes)
+	if len(res.Changed) == 0 || res.RemovedLab || len(res.Notes) != 0 {
+		t.Fatalf("Run after gonew: changed %v, lab removed %v, notes %q; want changes, no lab to remove, no notes", res.Changed, res.RemovedLab, res.Notes)
 	}
 	if res, err := Run(context.Background(), Options{Dir: dir, Name: "orders"}); err != nil || len(res.Changed) != 0 {
 		t.Errorf("a second Run changed %v (error %v); want nothing", res.Changed, err)
 	}
 	assertNoTemplateName(t, dir)
+	assertNoLab(t, dir)
 	timed(t, dir, "go", "build", "./...")
 	if out := timed(t, dir, "gofmt", "-l", "."); out != "" {
 		t.Errorf("gofmt -l after the rename:\n%s", out)
+	}
+}
+
+// assertRendered renders the prod overlay and checks that it names the new
+// service everywhere.
+func assertRendered(tb testing.TB, dir string) {
+	tb.Helper()
+	rendered := timed(tb, dir, "kubectl", "kustomize", "deploy/overlays/prod")
+	for _, want := range []string{
+		"app.kubernetes.io/name: orders\n",
+		"  name: orders\n  namespace: orders\n",
+		"serviceAccountName: orders",
+		"image: orders:",
+		`up{job="orders"} == 0`,
+		"runbook_url: https://github.com/acme/orders/blob/main/deploy/README.md#",
+		"orders.json: |",
+		`"uid": "orders"`,
+	} {
+		if !strings.Contains(rendered, want) {
+			tb.Errorf("kubectl kustomize deploy/overlays/prod has no %q", want)
+		}
+	}
+	if strings.Contains(strings.ToLower(rendered), TemplateName) {
+		tb.Errorf("kubectl kustomize deploy/overlays/prod still names %s", TemplateName)
+	}
+}
+
+// ciRun runs the clone's .ci/run as CI does, with the template's cache of
+// built tools (CI_CACHE), and logs its step lines, which carry the seconds
+// since it began.
+func ciRun(tb testing.TB, dir string) {
+	tb.Helper()
+	cache := os.Getenv("CI_CACHE")
+	if cache == "" {
+		home, err := os.UserCacheDir()
+		if err != nil {
+			tb.Fatal(err)
+		}
+		cache = filepath.Join(home, TemplateName)
+	}
+	cmd := exec.Command("bash", ".ci/run")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "CI=true", "CI_CACHE="+cache)
+	start := time.Now()
+	out, err := cmd.CombinedOutput()
+	var steps []string
+	for line := range strings.Lines(string(out)) {
+		if strings.HasPrefix(line, "==> ") {
+			steps = append(steps, strings.TrimSpace(line))
+		}
+	}
+	tb.Logf("the renamed clone's .ci/run took %v; its steps:\n%s", time.Since(start).Round(time.Second), strings.Join(steps, "\n"))
+	if err != nil {
+		tb.Fatalf("the renamed clone's .ci/run: %v; the end of its output:\n%s", err, tail(string(out), 80))
+	}
+}
+
+// tail returns the last n lines of s.
+func tail(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], "\n")
+}
+
+// assertNoLab fails when dir still holds the lab, a lab region marker, or a
+// line that names a path under lab/.
+func assertNoLab(tb testing.TB, dir string) {
+	tb.Helper()
+	if _, err := os.Stat(filepath.Join(dir, "lab")); !os.IsNotExist(err) {
+		tb.Errorf("lab/ is still there (stat: %v)", err)
+	}
+	labPath := regexp.MustCompile(`(^|[^A-Za-z0-9_.-])lab/|` + labBegin + `|` + labEnd)
+	var found []string
+	walkText(tb, dir, func(rel string, i int, line string) {
+		if labPath.MatchString(line) {
+			found = append(found, rel+":"+strconv.Itoa(i)+": "+strings.TrimSpace(line))
+		}
+	})
+	if len(found) > 0 {
+		tb.Errorf("%d lines still name the lab after the rename:\n%s", len(found), strings.Join(found[:min(len(found), 30)], "\n"))
 	}
 }
 
@@ -168,7 +261,7 @@ func nestedModules(tb testing.TB, root string) []string {
 		dirs = append(dirs, path.Dir(rel))
 	}
 	if len(dirs) == 0 {
-		tb.Fatal("no nested go.mod: the gonew test expects bench/, load/ and tools/k8scheck")
+		tb.Fatal("no nested go.mod: the gonew test expects the lab's modules")
 	}
 	return dirs
 }
@@ -217,11 +310,23 @@ func gonew(tb testing.TB, dir, module string) {
 // that still names the template, in any case.
 func assertNoTemplateName(tb testing.TB, dir string) {
 	tb.Helper()
-	// Where the template's name may stay after a rename, and why.
-	allowed := map[string]string{
-		selfDir: "the rename tool keeps the template's names to recognize them; Run never rewrites its own package",
-	}
 	var found []string
+	walkText(tb, dir, func(rel string, i int, line string) {
+		// The rename tool keeps the template's names to recognize them;
+		// Run never rewrites its own package.
+		if !strings.HasPrefix(rel, selfDir) && strings.Contains(strings.ToLower(line), TemplateName) {
+			found = append(found, rel+":"+strconv.Itoa(i)+": "+strings.TrimSpace(line))
+		}
+	})
+	if len(found) > 0 {
+		tb.Errorf("%d lines still name %s after the rename:\n%s", len(found), TemplateName, strings.Join(found[:min(len(found), 30)], "\n"))
+	}
+}
+
+// walkText calls line for every line (numbered from 1) of every file under
+// dir outside .git.
+func walkText(tb testing.TB, dir string, line func(rel string, i int, line string)) {
+	tb.Helper()
 	root := openRoot(tb, dir)
 	err := fs.WalkDir(root.FS(), ".", func(rel string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
@@ -230,24 +335,14 @@ func assertNoTemplateName(tb testing.TB, dir string) {
 			}
 			return err
 		}
-		for prefix := range allowed {
-			if strings.HasPrefix(rel, prefix) {
-				return nil
-			}
-		}
 		data, err := root.ReadFile(rel)
-		for i, line := range strings.Split(string(data), "\n") {
-			if strings.Contains(strings.ToLower(line), TemplateName) {
-				found = append(found, rel+":"+strconv.Itoa(i+1)+": "+strings.TrimSpace(line))
-			}
+		for i, l := range strings.Split(string(data), "\n") {
+			line(rel, i+1, l)
 		}
 		return err
 	})
 	if err != nil {
 		tb.Fatal(err)
-	}
-	if len(found) > 0 {
-		tb.Errorf("%d lines still name %s after the rename:\n%s", len(found), TemplateName, strings.Join(found[:min(len(found), 30)], "\n"))
 	}
 }
 

@@ -14,7 +14,6 @@ import (
 	"errors"
 	"fmt"
 	"go/format"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -30,7 +29,7 @@ const (
 
 // selfDir holds this package, which keeps the template's names so that a
 // second run still knows what to replace; Run never rewrites it.
-const selfDir = "internal/rename/"
+const selfDir = labDir + "rename/"
 
 // Options are the arguments of a rename.
 type Options struct {
@@ -38,6 +37,10 @@ type Options struct {
 	Module string // new module path; empty keeps the one go.mod declares
 	Name   string // new service name
 	Force  bool   // rename even when git reports uncommitted changes
+	// KeepLab keeps the template's lab (labDir and the regions of other
+	// files that only it needs), renamed like the rest; by default the
+	// rename removes it.
+	KeepLab bool
 }
 
 // Plan is a rename worked out from Options and the tree's go.mod.
@@ -46,20 +49,22 @@ type Plan struct {
 	FromModule string // the module path go.mod declared before the rename
 	Module     string
 	Name       string
+	KeepLab    bool
 }
 
 // Change is one rewritten file.
 type Change struct {
 	Path         string // slash-separated, relative to Plan.Dir
-	Replacements int
+	Replacements int    // names replaced and lab regions removed
 }
 
 // Result is what Run did.
 type Result struct {
-	Plan    Plan
-	Git     bool // the files were those git lists; otherwise every file under Dir
-	Changed []Change
-	Notes   []string // things the user should check by hand
+	Plan       Plan
+	Git        bool // the files were those git lists; otherwise every file under Dir
+	Changed    []Change
+	RemovedLab bool     // labDir was there and has been removed
+	Notes      []string // things the user should check by hand
 }
 
 // Run renames the tree at opts.Dir. It checks every argument and every file
@@ -93,25 +98,22 @@ func Run(ctx context.Context, opts Options) (Result, error) {
 		}
 		res.Changed = append(res.Changed, Change{Path: c.path, Replacements: c.n})
 	}
-	res.Notes = notes(root, plan, len(res.Changed) > 0)
+	if !plan.KeepLab {
+		if _, err := root.Stat(strings.TrimSuffix(labDir, "/")); err == nil {
+			if err := root.RemoveAll(strings.TrimSuffix(labDir, "/")); err != nil {
+				return res, fmt.Errorf("removing %s: %w", labDir, err)
+			}
+			res.RemovedLab = true
+		}
+	}
+	res.Notes = notes(plan, len(res.Changed) > 0)
 	return res, nil
 }
 
-func notes(root *os.Root, plan Plan, changed bool) []string {
+func notes(plan Plan, changed bool) []string {
 	var notes []string
 	if !strings.HasPrefix(plan.Module, "github.com/") && changed {
 		notes = append(notes, fmt.Sprintf("the alerts' runbook_url and the image's source label now link to https://%s/blob/main/...; check that your code host serves those pages", RepoRoot(plan.Module)))
-	}
-	// The template's modules with a go.mod of their own, which a module
-	// zip, and so gonew's copy, leaves out.
-	var missing []string
-	for _, m := range []string{"bench", "load", "tools/k8scheck"} {
-		if _, err := root.Stat(m + "/go.mod"); errors.Is(err, fs.ErrNotExist) {
-			missing = append(missing, m+"/")
-		}
-	}
-	if len(missing) > 0 {
-		notes = append(notes, fmt.Sprintf("no %s here (gonew copies the main module only): make validate-manifests, lint, vulncheck and load need them; copy them from the template and run the rename again", strings.Join(missing, ", ")))
 	}
 	return notes
 }
@@ -119,7 +121,7 @@ func notes(root *os.Root, plan Plan, changed bool) []string {
 // NewPlan checks the arguments and reads the module path from go.mod. Its
 // error names every bad argument, one a line.
 func NewPlan(opts Options) (Plan, error) {
-	plan := Plan{Dir: opts.Dir, Module: opts.Module, Name: opts.Name}
+	plan := Plan{Dir: opts.Dir, Module: opts.Module, Name: opts.Name, KeepLab: opts.KeepLab}
 	if plan.Dir == "" {
 		plan.Dir = "."
 	}
@@ -143,6 +145,11 @@ func NewPlan(opts Options) (Plan, error) {
 		errs = append(errs, fmt.Errorf("-module: required, go.mod still declares the template's %s", TemplateModule))
 	case opts.Module == "":
 		plan.Module = plan.FromModule
+	}
+	if opts.KeepLab {
+		if _, err := os.Stat(filepath.Join(plan.Dir, labDir)); err != nil {
+			errs = append(errs, fmt.Errorf("-keep-lab: %w (gonew copies the main module only, without the lab)", err))
+		}
 	}
 	return plan, errors.Join(errs...)
 }
@@ -170,7 +177,7 @@ func rewriteAll(root *os.Root, plan Plan, files []string) ([]content, error) {
 	r := newReplacer(plan)
 	var out []content
 	for _, rel := range files {
-		if strings.HasPrefix(rel, selfDir) {
+		if strings.HasPrefix(rel, selfDir) || (!plan.KeepLab && strings.HasPrefix(rel, labDir)) {
 			continue
 		}
 		data, err := root.ReadFile(filepath.FromSlash(rel))
@@ -208,7 +215,15 @@ func overwrite(root *os.Root, rel string, data []byte) error {
 }
 
 func rewrite(plan Plan, r replacer, rel string, data []byte) (content, error) {
-	s, n := r.apply(string(data))
+	s, removed := string(data), 0
+	if !plan.KeepLab {
+		var err error
+		if s, removed, err = stripLab(rel, s); err != nil {
+			return content{}, err
+		}
+	}
+	s, n := r.apply(s)
+	n += removed
 	if filepath.Base(rel) == "go.mod" {
 		// A module path with a major version suffix needs a requirement of
 		// that major version, even when a replace directive supplies it.

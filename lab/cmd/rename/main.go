@@ -1,16 +1,19 @@
 // Command rename turns the template into your own service, once, in a clean
-// git work tree:
+// git work tree (make rename runs it from the repository's root):
 //
-//	go run ./internal/cmd/rename -module github.com/acme/orders -name orders
+//	cd lab && go run ./cmd/rename -dir .. -module github.com/acme/orders -name orders
 //
 // After gonew, which has already renamed the module, the name is enough:
 //
-//	go run ./internal/cmd/rename -name orders
+//	cd lab && go run ./cmd/rename -dir ../../orders -name orders
 //
 // It rewrites the module path (every go.mod, import and link) and the
 // service name (deploy/, the dashboard, the Makefile, the Dockerfile, the
 // README, the CI scripts) in every text file, gofmt-clean, and prints how
-// many files changed; a second run changes nothing.
+// many files changed; a second run changes nothing. Unless -keep-lab is
+// given, it also removes the template's lab: lab/, this tool with it, and
+// the regions of other files between template-lab:begin and
+// template-lab:end lines (make targets, the CI lane, README lines).
 package main
 
 import (
@@ -45,6 +48,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	flags.StringVar(&opts.Name, "name", "", "the new service name, a DNS-1035 label, e.g. orders (required)")
 	flags.StringVar(&opts.Dir, "dir", ".", "the root of the tree, where go.mod is")
 	flags.BoolVar(&opts.Force, "force", false, "rename even though git reports uncommitted changes")
+	flags.BoolVar(&opts.KeepLab, "keep-lab", false, "keep the template's lab (lab/ and the make targets and CI lane that need it), renamed")
 	verbose := flags.Bool("v", false, "list every file changed")
 	if err := flags.Parse(args); err != nil {
 		return err
@@ -82,6 +86,9 @@ func report(res rename.Result, verbose bool) string {
 	}
 	fmt.Fprintf(&w, "renamed %s to %s and %s to %s: %d replacements in %d files\n",
 		from, p.Module, rename.TemplateName, p.Name, total, len(res.Changed))
+	if res.RemovedLab {
+		w.WriteString("removed the template's lab (lab/, with this tool) and the make targets and CI lane that need it\n")
+	}
 	for _, n := range res.Notes {
 		fmt.Fprintln(&w, "note:", n)
 	}

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ginstarter/ginstarter/internal/rename"
+	"github.com/ginstarter/ginstarter/lab/rename"
 )
 
 func TestRun(t *testing.T) {
@@ -29,7 +29,6 @@ func TestRun(t *testing.T) {
 			[]string{"unexpected arguments"}},
 		{"rename", []string{"-dir", dir, "-module", "github.com/acme/orders", "-name", "orders", "-v"},
 			"    1  deploy/service.yaml\n    1  go.mod\nrenamed " + rename.TemplateModule + " to github.com/acme/orders and " + rename.TemplateName + " to orders: 2 replacements in 2 files\n" +
-				"note: no bench/, load/, tools/k8scheck/ here (gonew copies the main module only): make validate-manifests, lint, vulncheck and load need them; copy them from the template and run the rename again\n" +
 				"next: go build ./... && go test ./...\n",
 			nil},
 		{"again, after gonew or a first run", []string{"-dir", dir, "-name", "orders"},
