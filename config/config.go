@@ -41,16 +41,21 @@ type Config struct {
 // TLS reports whether the public listener serves HTTPS.
 func (c Config) TLS() bool { return c.TLSCertFile != "" }
 
-// Var describes one environment variable: its name, its default and what it
-// does. Vars is the list that .env.example and the README document.
+// Var describes one environment variable: its name, its default, one line
+// on what it does, and how Load parses and checks its value into Config.
 type Var struct {
 	Name    string
-	Default string
-	Help    string
+	Default string // used when the variable is unset or empty; "" for none
+	Help    string // one line, shown in .env.example and the README
 	parse   func(c *Config, value string) error
 }
 
+//go:generate go run ./internal/configdoc/gen -root ..
+
 // Vars returns every variable the service reads, in documentation order.
+// It is the one place a variable is declared: Load reads the variables it
+// lists, and `go generate ./...` writes .env.example and the configuration
+// table of README.md from it.
 func Vars() []Var {
 	return []Var{
 		{"HTTP_ADDR", ":8080", "public HTTP listener, host:port", addr(func(c *Config) *string { return &c.HTTPAddr })},
