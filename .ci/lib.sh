@@ -13,13 +13,16 @@ step() { printf '\n%s [%ss] %s\n' "${STEP_MARK:--->}" "$((SECONDS - ci_start))" 
 # download on a flaky network).
 retry() { "$@" || { echo "retrying once: $*"; sleep 3; "$@"; }; }
 
-# go_modules [DIR]: prints the directory of every Go module under DIR (every
-# go.mod outside the directories that the go command ignores: testdata and
-# names that start with . or _), run from the root. DIR defaults to the
-# service: the root, without lab/ (the template's lab lints its own).
+# go_modules [DIR]: prints the directory of every Go module under DIR (default
+# the root; every go.mod outside the directories that the go command ignores:
+# testdata and names that start with . or _), run from the root.
 go_modules() {
-	local dir=${1:-.}
-	find "$dir" -mindepth 1 \( -name testdata -o -name '[._]*' -o -path ./lab \) -prune -o -name go.mod -printf '%h\n' |
+	local dir=${1:-.} skip=()
+	# template-lab:begin
+	# The template's lab lints and scans its own modules, in its own lane.
+	[ "$dir" != . ] || skip=(-o -path ./lab)
+	# template-lab:end
+	find "$dir" -mindepth 1 \( -name testdata -o -name '[._]*' "${skip[@]}" \) -prune -o -name go.mod -printf '%h\n' |
 		sed 's|^\./||' | LC_ALL=C sort
 }
 
