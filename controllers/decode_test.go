@@ -10,7 +10,6 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/ginstarter/ginstarter/apierror"
-	"github.com/ginstarter/ginstarter/controllers"
 )
 
 func TestCreateItemRejects(t *testing.T) {
@@ -45,8 +44,7 @@ func TestCreateItemRejects(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			store := controllers.NewMemoryItems()
-			h := newEngine(t, itemRoutes(store))
+			h, store, reg := newItems(t)
 			rec := postItem(t, h, tt.contentType, tt.body)
 			got := wantError(t, rec, tt.status, tt.code)
 			switch {
@@ -66,6 +64,7 @@ func TestCreateItemRejects(t *testing.T) {
 				t.Errorf("Location %q set on an error", rec.Header().Get("Location"))
 			}
 			wantItems(t, store)
+			wantCreated(t, reg, 0)
 		})
 	}
 }
@@ -88,8 +87,7 @@ func TestCreateItemBodyTooLarge(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			store := controllers.NewMemoryItems()
-			h := newEngine(t, itemRoutes(store, limitBody(limit)))
+			h, store, reg := newItems(t, limitBody(limit))
 			req := httptest.NewRequest(http.MethodPost, "/v1/items", strings.NewReader(tt.body))
 			req.Header.Set("Content-Type", "application/json")
 			req.ContentLength = -1 // as if chunked: only reading finds the size
@@ -99,14 +97,15 @@ func TestCreateItemBodyTooLarge(t *testing.T) {
 				t.Errorf("message %q does not give the limit %d", got.Message, limit)
 			}
 			wantItems(t, store)
+			wantCreated(t, reg, 0)
 		})
 	}
 
 	// A body exactly at the limit is accepted.
-	store := controllers.NewMemoryItems()
-	h := newEngine(t, itemRoutes(store, limitBody(limit)))
+	h, _, reg := newItems(t, limitBody(limit))
 	body := `{"name":"` + strings.Repeat("a", limit-11) + `"}`
 	if rec := postItem(t, h, "application/json", body); rec.Code != http.StatusCreated {
 		t.Errorf("%d-byte body with a %d-byte limit: status %d, want 201; body %q", len(body), limit, rec.Code, rec.Body)
 	}
+	wantCreated(t, reg, 1)
 }

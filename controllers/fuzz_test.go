@@ -22,7 +22,8 @@ const fuzzBodyLimit = 1 << 10
 // FuzzCreateItem sends arbitrary bodies and Content-Types to POST /v1/items
 // behind the body limit, as routes/ does. The answer must be JSON and either
 // 201 with an item that validates and is stored, or a 4xx with the
-// project's error shape and nothing stored. The seed corpus also lives in
+// project's error shape and nothing stored; items_created_total counts the
+// items stored. The seed corpus also lives in
 // testdata/fuzz/FuzzCreateItem.
 func FuzzCreateItem(f *testing.F) {
 	for _, seed := range []struct{ contentType, body string }{
@@ -45,8 +46,7 @@ func FuzzCreateItem(f *testing.F) {
 		f.Add(seed.contentType, []byte(seed.body))
 	}
 	f.Fuzz(func(t *testing.T, contentType string, body []byte) {
-		store := controllers.NewMemoryItems()
-		h := newEngine(t, itemRoutes(store, middleware.BodyLimit(fuzzBodyLimit)))
+		h, store, reg := newItems(t, middleware.BodyLimit(fuzzBodyLimit))
 		req := httptest.NewRequest(http.MethodPost, "/v1/items", bytes.NewReader(body))
 		req.Header["Content-Type"] = []string{contentType}
 		// An unknown length, as with chunked encoding, makes the body limit
@@ -65,6 +65,7 @@ func FuzzCreateItem(f *testing.F) {
 		} else {
 			checkRejected(t, store, rec, body)
 		}
+		wantCreated(t, reg, len(store.List()))
 	})
 }
 

@@ -2,6 +2,7 @@ package controllers_test
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -11,20 +12,43 @@ import (
 	"testing"
 
 	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/ginstarter/ginstarter/apierror"
 	"github.com/ginstarter/ginstarter/controllers"
 )
 
-// itemRoutes registers the item handlers on store the way routes/ does,
-// after the middleware mw.
-func itemRoutes(store controllers.ItemStore, mw ...gin.HandlerFunc) func(*gin.Engine) {
-	return func(e *gin.Engine) {
+// newItems returns an engine serving the item handlers behind the
+// middleware mw, registered the way routes/ registers them, with the store
+// they share and the registry of their metrics.
+func newItems(tb testing.TB, mw ...gin.HandlerFunc) (http.Handler, *controllers.MemoryItems, *prometheus.Registry) {
+	tb.Helper()
+	store := controllers.NewMemoryItems()
+	reg := prometheus.NewRegistry()
+	m, err := controllers.NewItemMetrics(reg)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	h := newEngine(tb, func(e *gin.Engine) {
 		e.Use(mw...)
-		e.POST("/v1/items", controllers.CreateItem(store))
+		e.POST("/v1/items", controllers.CreateItem(store, m))
 		e.GET("/v1/items", controllers.ListItems(store))
 		e.GET("/v1/items/:id", controllers.GetItem(store))
 		e.DELETE("/v1/items/:id", controllers.DeleteItem(store))
+	})
+	return h, store, reg
+}
+
+// wantCreated checks that reg's items_created_total is n.
+func wantCreated(tb testing.TB, reg prometheus.Gatherer, n int) {
+	tb.Helper()
+	want := fmt.Sprintf(`# HELP items_created_total Items created by POST /v1/items.
+# TYPE items_created_total counter
+items_created_total %d
+`, n)
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "items_created_total"); err != nil {
+		tb.Error(err)
 	}
 }
 
@@ -79,8 +103,7 @@ func TestCreateItem(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			store := controllers.NewMemoryItems()
-			h := newEngine(t, itemRoutes(store))
+			h, store, reg := newItems(t)
 			body, _ := json.Marshal(map[string]string{"name": tt.itemName})
 			rec := postItem(t, h, tt.contentType, string(body))
 			if rec.Code != http.StatusCreated {
@@ -94,18 +117,34 @@ func TestCreateItem(t *testing.T) {
 				t.Errorf("Location = %q, want /v1/items/%s", loc, got.ID)
 			}
 			wantItems(t, store, got)
+			wantCreated(t, reg, 1)
 
 			again := serve(t, h, httptest.NewRequest(http.MethodGet, rec.Header().Get("Location"), nil))
 			if again.Code != http.StatusOK || decodeJSON[controllers.Item](t, again) != got {
 				t.Errorf("GET Location: status %d, body %q; want 200 with %+v", again.Code, again.Body, got)
 			}
+			wantCreated(t, reg, 1)
 		})
 	}
 }
 
+// TestItemMetricsRegisterOnce: the metrics go on the registry they are
+// given, and a second registration there is an error at construction, not a
+// panic.
+func TestItemMetricsRegisterOnce(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	if _, err := controllers.NewItemMetrics(reg); err != nil {
+		t.Fatal(err)
+	}
+	wantCreated(t, reg, 0)
+	_, err := controllers.NewItemMetrics(reg)
+	if _, ok := errors.AsType[prometheus.AlreadyRegisteredError](err); !ok || !strings.Contains(err.Error(), "items_created_total") {
+		t.Errorf("registering twice on one registry: error %v, want an AlreadyRegisteredError naming items_created_total", err)
+	}
+}
+
 func TestGetItem(t *testing.T) {
-	store := controllers.NewMemoryItems()
-	h := newEngine(t, itemRoutes(store))
+	h, _, _ := newItems(t)
 	it := createItem(t, h, "widget")
 	tests := []struct {
 		name, id string
@@ -130,8 +169,7 @@ func TestGetItem(t *testing.T) {
 }
 
 func TestDeleteItem(t *testing.T) {
-	store := controllers.NewMemoryItems()
-	h := newEngine(t, itemRoutes(store))
+	h, store, reg := newItems(t)
 	gone, kept := createItem(t, h, "gone"), createItem(t, h, "kept")
 	tests := []struct {
 		name, id string
@@ -152,6 +190,7 @@ func TestDeleteItem(t *testing.T) {
 				wantError(t, rec, tt.status, apierror.CodeNotFound)
 			}
 			wantItems(t, store, kept)
+			wantCreated(t, reg, 2) // the two items made above: deleting counts nothing
 		})
 	}
 	rec := serve(t, h, httptest.NewRequest(http.MethodGet, "/v1/items/"+gone.ID, nil))
@@ -162,8 +201,7 @@ func TestListItems(t *testing.T) {
 	type list struct {
 		Items []controllers.Item `json:"items"`
 	}
-	store := controllers.NewMemoryItems()
-	h := newEngine(t, itemRoutes(store))
+	h, _, _ := newItems(t)
 	get := func(t *testing.T) list {
 		t.Helper()
 		rec := serve(t, h, httptest.NewRequest(http.MethodGet, "/v1/items", nil))
@@ -197,8 +235,7 @@ func TestListItems(t *testing.T) {
 // it with -race.
 func TestItemsConcurrently(t *testing.T) {
 	const workers = 50
-	store := controllers.NewMemoryItems()
-	h := newEngine(t, itemRoutes(store))
+	h, store, reg := newItems(t)
 	var wg sync.WaitGroup
 	for i := range workers {
 		wg.Go(func() {
@@ -246,4 +283,5 @@ func TestItemsConcurrently(t *testing.T) {
 	if len(items) != workers || len(ids) != workers {
 		t.Errorf("store holds %d items with %d distinct ids, want %d of each", len(items), len(ids), workers)
 	}
+	wantCreated(t, reg, 2*workers)
 }

@@ -21,6 +21,7 @@ import (
 type Deps struct {
 	Logger         *slog.Logger
 	Metrics        *metrics.HTTP
+	Registerer     prometheus.Registerer // the service's registry, for the controllers' own metrics
 	Build          buildinfo.Info
 	Items          controllers.ItemStore
 	Ready          func() bool // false once shutdown has begun
@@ -47,6 +48,10 @@ func New(d Deps) (*gin.Engine, error) {
 	if err := e.SetTrustedProxies(d.TrustedProxies); err != nil {
 		return nil, fmt.Errorf("setting trusted proxies: %w", err)
 	}
+	itemMetrics, err := controllers.NewItemMetrics(d.Registerer)
+	if err != nil {
+		return nil, err
+	}
 
 	e.Use(Middleware(d)...)
 	e.NoRoute(controllers.NotFound())
@@ -59,7 +64,7 @@ func New(d Deps) (*gin.Engine, error) {
 	e.GET("/version", controllers.Version(d.Build))
 
 	v1 := e.Group("/v1")
-	v1.POST("/items", controllers.CreateItem(d.Items))
+	v1.POST("/items", controllers.CreateItem(d.Items, itemMetrics))
 	v1.GET("/items", controllers.ListItems(d.Items))
 	v1.GET("/items/:id", controllers.GetItem(d.Items))
 	v1.DELETE("/items/:id", controllers.DeleteItem(d.Items))
