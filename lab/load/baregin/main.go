@@ -43,14 +43,18 @@ func run(args []string) error {
 	}
 	gin.SetMode(gin.ReleaseMode)
 	store := controllers.NewMemoryItems()
+	items, err := controllers.NewItemMetrics(nil) // counted, registered nowhere
+	if err != nil {
+		return err
+	}
 	e := gin.New()
-	e.POST("/v1/items", controllers.CreateItem(store))
+	e.POST("/v1/items", controllers.CreateItem(store, items))
 	e.GET("/v1/items/:id", controllers.GetItem(store))
 	// Without -timeouts, the server is net/http's zero value, as gin's
 	// engine.Run builds it: the baseline that the service is compared with.
 	srv := &http.Server{Addr: *addr, Handler: e} //nolint:gosec // the bare baseline (G112)
 	if *timeouts {
-		// The defaults of config.Load, set as run.go's newServer sets them.
+		// The defaults of config.Load, set as server.Run's newServer sets them.
 		cfg, err := config.Load(func(string) string { return "" })
 		if err != nil {
 			return fmt.Errorf("loading the default configuration: %w", err)
