@@ -17,7 +17,7 @@ import (
 	"github.com/ginstarter/ginstarter/metrics"
 	"github.com/ginstarter/ginstarter/middleware"
 
-	"github.com/ginstarter/ginstarter/internal/testlog"
+	"github.com/ginstarter/ginstarter/internal/testkit"
 )
 
 func TestMain(m *testing.M) {
@@ -30,7 +30,7 @@ func TestMain(m *testing.M) {
 type stack struct {
 	engine *gin.Engine
 	reg    *prometheus.Registry
-	log    *testlog.Buffer
+	log    *testkit.LogBuffer
 }
 
 func newStack(tb testing.TB) *stack {
@@ -40,7 +40,7 @@ func newStack(tb testing.TB) *stack {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	logs := &testlog.Buffer{}
+	logs := &testkit.LogBuffer{}
 	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	e := gin.New()
 	e.HandleMethodNotAllowed = true

@@ -14,7 +14,7 @@ import (
 
 	"github.com/ginstarter/ginstarter/apierror"
 	"github.com/ginstarter/ginstarter/buildinfo"
-	"github.com/ginstarter/ginstarter/internal/testlog"
+	"github.com/ginstarter/ginstarter/internal/testkit"
 	"github.com/ginstarter/ginstarter/metrics"
 	"github.com/ginstarter/ginstarter/middleware"
 )
@@ -28,7 +28,7 @@ func newShedStack(tb testing.TB, limit int) *stack {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	logs := &testlog.Buffer{}
+	logs := &testkit.LogBuffer{}
 	e := gin.New()
 	e.Use(
 		middleware.RequestID(),
