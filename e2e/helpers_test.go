@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,161 +13,34 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"go.yaml.in/yaml/v3"
 
-	"github.com/ginstarter/ginstarter/internal/testlog"
-	"github.com/ginstarter/ginstarter/internal/testwait"
+	"github.com/ginstarter/ginstarter/internal/testkit"
 )
+
+// TestMain removes the binary that the tests built.
+func TestMain(m *testing.M) {
+	os.Exit(testkit.WithBinary(m).Run())
+}
 
 // waitLimit bounds every wait for something to happen: it only fails a hung
 // test, it measures nothing. Generous, because the machine may be busy.
 const waitLimit = 30 * time.Second
 
-// modulePath is the module whose binary the tests build.
-const modulePath = "github.com/ginstarter/ginstarter"
-
-// moduleRoot returns the directory of the main module's go.mod, above the
-// test's working directory.
-func moduleRoot(tb testing.TB) string {
+// eventually asks cond every promTick until it reports true, and fails tb
+// when that has not happened within waitLimit.
+func eventually(tb testing.TB, what string, cond func() (bool, string)) {
 	tb.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	for {
-		data, err := os.ReadFile(filepath.Join(dir, "go.mod"))
-		if err == nil && bytes.HasPrefix(data, []byte("module "+modulePath+"\n")) {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			tb.Fatalf("no go.mod of %s above the working directory", modulePath)
-		}
-		dir = parent
-	}
+	testkit.Until(tb, what, waitLimit, promTick, cond)
 }
-
-// eventually calls cond every tick until it reports true, and fails tb when
-// that has not happened within waitLimit.
-func eventually(tb testing.TB, what string, tick time.Duration, cond func() (bool, string)) {
-	tb.Helper()
-	testwait.Until(tb, what, waitLimit, tick, cond)
-}
-
-// process is a started command whose end is awaited in the background.
-type process struct {
-	cmd  *exec.Cmd
-	logs *testlog.Buffer
-	done chan struct{} // closed when the process has ended
-	err  error         // what Wait returned; read after done is closed
-}
-
-// startProcess starts cmd with its stdout and stderr in a testlog.Buffer.
-func startProcess(tb testing.TB, cmd *exec.Cmd) *process {
-	tb.Helper()
-	p := &process{cmd: cmd, logs: new(testlog.Buffer), done: make(chan struct{})}
-	cmd.Stdout, cmd.Stderr = p.logs, p.logs
-	if err := cmd.Start(); err != nil {
-		tb.Fatalf("starting %s: %v", cmd.Path, err)
-	}
-	go func() {
-		defer close(p.done)
-		p.err = cmd.Wait()
-	}()
-	return p
-}
-
-// stop sends SIGTERM and waits for the process to end, killing it when it
-// has not ended within waitLimit. It returns what Wait returned.
-func (p *process) stop(tb testing.TB) error {
-	tb.Helper()
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.done:
-		return p.err
-	case <-time.After(waitLimit):
-	}
-	_ = p.cmd.Process.Kill()
-	<-p.done
-	return fmt.Errorf("%s did not end within %v of SIGTERM; killed", filepath.Base(p.cmd.Path), waitLimit)
-}
-
-// exited reports whether the process has ended.
-func (p *process) exited() bool {
-	select {
-	case <-p.done:
-		return true
-	default:
-		return false
-	}
-}
-
-// service is the service's binary, running.
-type service struct {
-	HTTP, Admin string // host:port of the public and the admin listener
-	proc        *process
-}
-
-// buildService builds the service's binary from the module at root and
-// returns its path.
-func buildService(tb testing.TB, root string) string {
-	tb.Helper()
-	bin := filepath.Join(tb.TempDir(), "svc")
-	cmd := exec.Command("go", "build", "-o", bin, modulePath)
-	cmd.Dir = root
-	if out, err := cmd.CombinedOutput(); err != nil {
-		tb.Fatalf("go build %s: %v\n%s", modulePath, err, out)
-	}
-	return bin
-}
-
-// startService runs bin with the demo endpoints on loopback ports the kernel
-// chooses, waits for its "serving" log line and stops it when the test ends.
-// The environment is only what is set here, and the working directory an
-// empty one, so that no .env or outer variable changes the configuration.
-func startService(tb testing.TB, bin string) *service {
-	tb.Helper()
-	cmd := exec.Command(bin)
-	cmd.Dir = tb.TempDir()
-	cmd.Env = []string{
-		"DEMO_ENDPOINTS=true",
-		"HTTP_ADDR=127.0.0.1:0",
-		"ADMIN_ADDR=127.0.0.1:0",
-		"SHUTDOWN_DRAIN_DELAY=0s",
-		"SHUTDOWN_TIMEOUT=5s",
-		"LOG_FORMAT=json",
-	}
-	s := &service{proc: startProcess(tb, cmd)}
-	tb.Cleanup(func() {
-		if err := s.proc.stop(tb); err != nil {
-			tb.Errorf("the service did not shut down cleanly on SIGTERM: %v; its log:\n%s", err, s.proc.logs)
-		}
-	})
-	eventually(tb, "the service's serving log line", 10*time.Millisecond, func() (bool, string) {
-		if s.proc.exited() {
-			tb.Fatalf("the service ended before serving (%v); its log:\n%s", s.proc.err, s.proc.logs)
-		}
-		l, ok := s.proc.logs.Find("serving")
-		if !ok {
-			return false, s.proc.logs.String()
-		}
-		s.HTTP, s.Admin = l.Get("http_addr"), l.Get("admin_addr")
-		return s.HTTP != "" && s.Admin != "", fmt.Sprint(l)
-	})
-	return s
-}
-
-// URL returns the address of path on the public listener.
-func (s *service) URL(path string) string { return "http://" + s.HTTP + path }
 
 // promServer is a Prometheus server running on loopback.
 type promServer struct {
 	URL    string // http://127.0.0.1:port
-	proc   *process
+	proc   *testkit.Process
 	client *http.Client
 }
 
@@ -203,29 +75,23 @@ func launchPrometheus(tb testing.TB, bin, config string, port int) (*promServer,
 	)
 	p := &promServer{
 		URL:    "http://" + addr,
-		proc:   startProcess(tb, cmd),
+		proc:   testkit.StartProcess(tb, cmd),
 		client: &http.Client{Timeout: waitLimit},
 	}
+	tb.Cleanup(p.client.CloseIdleConnections)
 	deadline := time.Now().Add(waitLimit)
 	for !p.ready() {
-		if p.proc.exited() {
-			if strings.Contains(p.proc.logs.String(), "address already in use") {
+		if p.proc.Exited() {
+			if strings.Contains(p.proc.Stderr.String(), "address already in use") {
 				return nil, fmt.Errorf("prometheus on %s: %w", addr, errPortTaken)
 			}
-			return nil, fmt.Errorf("prometheus ended before it was ready (%w); its log:\n%s", p.proc.err, p.proc.logs)
+			return nil, fmt.Errorf("prometheus ended before it was ready (%v); its log:\n%s", p.proc.Wait(tb), p.proc.Stderr)
 		}
 		if time.Now().After(deadline) {
-			_ = p.proc.stop(tb)
-			return nil, fmt.Errorf("prometheus not ready within %v; its log:\n%s", waitLimit, p.proc.logs)
+			return nil, fmt.Errorf("prometheus not ready within %v; its log:\n%s", waitLimit, p.proc.Stderr)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	tb.Cleanup(func() {
-		if err := p.proc.stop(tb); err != nil {
-			tb.Errorf("stopping prometheus: %v", err)
-		}
-		p.client.CloseIdleConnections()
-	})
 	return p, nil
 }
 

@@ -5,8 +5,6 @@
 package e2e
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -16,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ginstarter/ginstarter/internal/testkit"
 )
 
 // The target's labels. job is what every query of deploy/ selects on;
@@ -37,8 +37,8 @@ func TestPrometheusScrapesTheService(t *testing.T) {
 	if err != nil {
 		t.Skip("prometheus is not on PATH, so the end-to-end test with a real Prometheus server does not run: install it (Debian: apt-get install prometheus); CI installs it")
 	}
-	root := moduleRoot(t)
-	svc := startService(t, buildService(t, root))
+	root := testkit.ModuleRoot(t)
+	svc := testkit.StartService(t, "", "DEMO_ENDPOINTS=true", "SHUTDOWN_DRAIN_DELAY=0s", "SHUTDOWN_TIMEOUT=5s", "LOG_FORMAT=json")
 	prom := startPrometheus(t, promBin, prometheusConfig(t, root, svc.Admin))
 	client := &http.Client{Timeout: 2 * waitLimit}
 	t.Cleanup(client.CloseIdleConnections)
@@ -46,7 +46,7 @@ func TestPrometheusScrapesTheService(t *testing.T) {
 	// The first scrape comes only after target discovery's first refresh,
 	// about 5 s after Prometheus starts.
 	upQuery := `up{job="` + job + `"}`
-	eventually(t, upQuery+" == 1", promTick, func() (bool, string) {
+	eventually(t, upQuery+" == 1", func() (bool, string) {
 		got := prom.mustQuery(t, upQuery)
 		return len(got) == 1 && got[0].Float() == 1, fmt.Sprint(got)
 	})
@@ -86,31 +86,13 @@ func prometheusConfig(tb testing.TB, root, adminAddr string) string {
 
 // testInFlight holds requests in /v1/demo/sleep and watches Prometheus see
 // them in flight, then see them end when their clients go away.
-func testInFlight(t *testing.T, prom *promServer, svc *service, client *http.Client) {
+func testInFlight(t *testing.T, prom *promServer, svc *testkit.Process, client *http.Client) {
 	const n = 5
 	activeQuery := `sum(http_server_active_requests{job="` + job + `"})`
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	errs := make(chan error, n)
-	for range n {
-		go func() {
-			req, err := http.NewRequestWithContext(ctx, http.MethodGet, svc.URL("/v1/demo/sleep?d=30s"), nil)
-			if err == nil {
-				var resp *http.Response
-				if resp, err = client.Do(req); err == nil {
-					resp.Body.Close()
-					err = fmt.Errorf("answered %d before the client went away", resp.StatusCode)
-				}
-			}
-			errs <- err
-		}()
-	}
+	release := testkit.HoldRequests(t, client, svc.URL("/v1/demo/sleep?d=30s"), n)
 	waitValue(t, prom, activeQuery, n)
-	cancel()
-	for range n {
-		if err := <-errs; !errors.Is(err, context.Canceled) {
-			t.Errorf("held request: %v, want context.Canceled", err)
-		}
+	for _, err := range release() {
+		t.Errorf("held request: %v, want context.Canceled", err)
 	}
 	waitValue(t, prom, activeQuery, 0)
 }
@@ -118,7 +100,7 @@ func testInFlight(t *testing.T, prom *promServer, svc *service, client *http.Cli
 // waitValue waits until expr returns one sample of value want.
 func waitValue(tb testing.TB, prom *promServer, expr string, want float64) {
 	tb.Helper()
-	eventually(tb, fmt.Sprintf("%s == %v", expr, want), promTick, func() (bool, string) {
+	eventually(tb, fmt.Sprintf("%s == %v", expr, want), func() (bool, string) {
 		got := prom.mustQuery(tb, expr)
 		return len(got) == 1 && got[0].Float() == want, fmt.Sprint(got)
 	})
@@ -128,7 +110,7 @@ func waitValue(tb testing.TB, prom *promServer, expr string, want float64) {
 const panicRoute = "/v1/demo/panic"
 
 // get sends GET path to the public listener and checks the status.
-func get(tb testing.TB, svc *service, client *http.Client, path string, want int) {
+func get(tb testing.TB, svc *testkit.Process, client *http.Client, path string, want int) {
 	tb.Helper()
 	resp, err := client.Get(svc.URL(path))
 	if err != nil {
@@ -144,7 +126,7 @@ func get(tb testing.TB, svc *service, client *http.Client, path string, want int
 // testPanic sends one request that panics and checks that Prometheus sees
 // exactly one more panic and one more 500 on its route. The counters start
 // with the first panic, so the values before are usually absent (0).
-func testPanic(t *testing.T, prom *promServer, svc *service, client *http.Client) {
+func testPanic(t *testing.T, prom *promServer, svc *testkit.Process, client *http.Client) {
 	panics := `http_server_panics_total{job="` + job + `", http_route="` + panicRoute + `"}`
 	errors500 := `http_server_request_duration_seconds_count{job="` + job + `", http_route="` + panicRoute + `", http_response_status_code="500"}`
 	panicsBefore, errorsBefore := total(t, prom, panics), total(t, prom, errors500)
@@ -158,7 +140,7 @@ func testPanic(t *testing.T, prom *promServer, svc *service, client *http.Client
 		before float64
 	}{{panics, panicsBefore}, {errors500, errorsBefore}} {
 		var after float64
-		eventually(t, c.expr+" changes", promTick, func() (bool, string) {
+		eventually(t, c.expr+" changes", func() (bool, string) {
 			after = total(t, prom, c.expr)
 			return after != c.before, fmt.Sprintf("%v (before the request: %v)", after, c.before)
 		})
@@ -184,9 +166,9 @@ func total(tb testing.TB, prom *promServer, expr string) float64 {
 
 // testPanicAlert checks that a panic fires HTTPServerPanics, also when the
 // counter's series started with that panic (the first panic on the route).
-func testPanicAlert(t *testing.T, prom *promServer, svc *service, client *http.Client) {
+func testPanicAlert(t *testing.T, prom *promServer, svc *testkit.Process, client *http.Client) {
 	get(t, svc, client, panicRoute, http.StatusInternalServerError)
-	eventually(t, "alert HTTPServerPanics firing for "+panicRoute, promTick, func() (bool, string) {
+	eventually(t, "alert HTTPServerPanics firing for "+panicRoute, func() (bool, string) {
 		var data struct {
 			Alerts []struct {
 				Labels map[string]string `json:"labels"`
@@ -226,7 +208,7 @@ func testRuleHealth(t *testing.T, prom *promServer, want ruleFile) {
 	for _, g := range want.Groups {
 		wantRules[g.Name] = len(g.Rules)
 	}
-	eventually(t, "every rule evaluated, health ok", promTick, func() (bool, string) {
+	eventually(t, "every rule evaluated, health ok", func() (bool, string) {
 		var got promRules
 		if err := prom.api(t, "/api/v1/rules", nil, &got); err != nil {
 			t.Fatalf("/api/v1/rules: %v", err)
@@ -255,7 +237,7 @@ func testRuleHealth(t *testing.T, prom *promServer, want ruleFile) {
 // evaluate; those marked Data must also return something once the service
 // has answered a request and a panic, which can take a few scrapes (rate
 // needs two samples in its window).
-func testDeployQueries(t *testing.T, prom *promServer, svc *service, client *http.Client, root string) {
+func testDeployQueries(t *testing.T, prom *promServer, svc *testkit.Process, client *http.Client, root string) {
 	get(t, svc, client, "/v1/items", http.StatusOK)
 	get(t, svc, client, panicRoute, http.StatusInternalServerError)
 
@@ -280,7 +262,7 @@ func testDeployQueries(t *testing.T, prom *promServer, svc *service, client *htt
 			t.Errorf("%s rule %d seriesQuery %q: %v", adapterRulesFile, i, r.SeriesQuery, err)
 		}
 	}
-	eventually(t, "every dashboard panel, recording rule and adapter query returns data", promTick, func() (bool, string) {
+	eventually(t, "every dashboard panel, recording rule and adapter query returns data", func() (bool, string) {
 		var empty []string
 		for _, e := range waiting {
 			if got, err := prom.query(t, e.Expr); err == nil && len(got) == 0 {
@@ -298,7 +280,7 @@ func testDeployQueries(t *testing.T, prom *promServer, svc *service, client *htt
 }
 
 // testPromtoolCheckMetrics lints the service's live /metrics with promtool.
-func testPromtoolCheckMetrics(t *testing.T, svc *service, client *http.Client) {
+func testPromtoolCheckMetrics(t *testing.T, svc *testkit.Process, client *http.Client) {
 	promtool, err := exec.LookPath("promtool")
 	if err != nil {
 		t.Fatal("promtool is not on PATH, although prometheus is: install both (Debian's prometheus package has both)")
