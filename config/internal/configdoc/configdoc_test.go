@@ -1,6 +1,7 @@
 package configdoc_test
 
 import (
+	"bytes"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -43,7 +44,7 @@ func TestSplice(t *testing.T) {
 				t.Fatalf("Splice(%q) = %q, %v; want %q", tt.readme, got, err, tt.want)
 			}
 			again, err := configdoc.Splice(got, table)
-			if err != nil || string(again) != string(got) {
+			if err != nil || !bytes.Equal(again, got) {
 				t.Errorf("splicing the result again changed it: %q, %v", again, err)
 			}
 		})

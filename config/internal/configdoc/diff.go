@@ -1,6 +1,7 @@
 package configdoc
 
 import (
+	"bytes"
 	"fmt"
 	"strings"
 )
@@ -13,7 +14,7 @@ const diffContext = 2
 // have's lines marked "-" and want's "+", and a little context. That is
 // enough to see what a generated file lacks or has in excess.
 func Diff(have, want []byte) string {
-	if string(have) == string(want) {
+	if bytes.Equal(have, want) {
 		return ""
 	}
 	h := strings.Split(string(have), "\n")
