@@ -9,18 +9,18 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 )
 
 // build is the service's binary, built at most once per test process into
 // a directory that WithBinary removes when the tests have run.
 var build struct {
-	mu      sync.Mutex
-	enabled bool   // the tests run through WithBinary
-	dir     string // made by the first build
+	enabled atomic.Bool // the tests run through WithBinary
+	once    sync.Once
+	dir     string // made by the build; the fields are set inside once
 	path    string
 	err     error
-	done    bool
 }
 
 // TestingM is what a TestMain hands on: *testing.M, or a wrapper of it.
@@ -39,12 +39,9 @@ func WithBinary(m TestingM) TestingM { return withBinary{m} }
 type withBinary struct{ m TestingM }
 
 func (w withBinary) Run() int {
-	build.mu.Lock()
-	build.enabled = true
-	build.mu.Unlock()
+	build.enabled.Store(true)
 	code := w.m.Run()
-	build.mu.Lock()
-	defer build.mu.Unlock()
+	build.once.Do(func() {}) // orders the reads below after any build
 	if build.dir != "" {
 		if err := os.RemoveAll(build.dir); err != nil {
 			fmt.Fprintf(os.Stderr, "removing the built binary: %v\n", err)
@@ -54,26 +51,23 @@ func (w withBinary) Run() int {
 }
 
 // ServiceBinary returns the path of the service's binary, built from the
-// main package at the module root by the first test of the process that
-// asks for it; the others wait for that build and share it. It fails tb
-// when the build fails, or when the tests do not run through WithBinary,
-// which removes the binary at the end.
+// main package at the module root once per test process; the tests that
+// ask for it while it is built wait for that build and share it. It fails
+// tb when the build failed, or when the tests do not run through
+// WithBinary, which removes the binary at the end.
 func ServiceBinary(tb testing.TB) string {
 	tb.Helper()
-	build.mu.Lock()
-	defer build.mu.Unlock()
-	if !build.enabled {
+	if !build.enabled.Load() {
 		tb.Fatal("the binary is built only for tests that run through testkit.WithBinary in TestMain, which removes it at the end")
 	}
-	if !build.done {
-		build.done = true
-		build.dir, build.path, build.err = buildService()
-	}
+	build.once.Do(buildOnce)
 	if build.err != nil {
 		tb.Fatal(build.err)
 	}
 	return build.path
 }
+
+func buildOnce() { build.dir, build.path, build.err = buildService() }
 
 // buildService builds the main package at the module root into a new
 // temporary directory and returns the directory and the binary's path.
@@ -87,7 +81,10 @@ func buildService() (dir, path string, err error) {
 		return "", "", err
 	}
 	path = filepath.Join(dir, "service")
-	cmd := exec.CommandContext(context.Background(), "go", "build", "-o", path, ".") //nolint:gosec // G204: path is the temporary directory's, made here
+	// Without the symbol table and the debug information, as in a release
+	// build: the link takes a second less, and stack traces keep their
+	// function names and lines.
+	cmd := exec.CommandContext(context.Background(), "go", "build", "-ldflags=-s -w", "-o", path, ".") //nolint:gosec // G204: path is the temporary directory's, made here
 	cmd.Dir = root
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return dir, "", fmt.Errorf("go build in %s: %w\n%s", root, err, out)
