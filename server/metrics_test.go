@@ -68,12 +68,12 @@ func TestInFlightGaugeFollowsRequestsToTheirEnd(t *testing.T) {
 	}
 }
 
-// TestAbandonedRequestsAreRecorded499 abandons 1,000 sleeps in batches of
+// TestAbandonedRequestsAreRecorded499 abandons 250 sleeps in batches of
 // 50, each only once the gauge shows the whole batch in flight, so that
 // every one is cancelled inside the service.
 func TestAbandonedRequestsAreRecorded499(t *testing.T) {
 	t.Parallel()
-	const total, batch = 1000, 50
+	const total, batch = 250, 50
 	svc := startServiceLogging(t, map[string]string{"DEMO_ENDPOINTS": "true"}, 64<<10)
 	c := newClient(t)
 	route := labels("http_request_method", "GET", "http_route", sleepRoute)

@@ -73,7 +73,7 @@ func TestPanicIsAnsweredLoggedCountedAndSurvived(t *testing.T) {
 // is not parallel: goleak.VerifyNone at its end must see no goroutine of
 // another test still running.
 func TestConcurrentPanicsAreAllAnsweredAndCounted(t *testing.T) {
-	const workers, each = 50, 200
+	const workers, each = 50, 20
 	// Each panic logs its stack: keep only the start of the log.
 	svc := startServiceLogging(t, map[string]string{"DEMO_ENDPOINTS": "true"}, 64<<10)
 	c := newClient(t)

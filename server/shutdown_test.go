@@ -86,7 +86,7 @@ func TestShutdownTurnsNotReadyAndFinishesRequestsInFlight(t *testing.T) {
 // a closed listener.
 func TestShutdownDrainsUnderLoad(t *testing.T) {
 	t.Parallel()
-	const drain, timeout = time.Second, 5 * time.Second
+	const drain, timeout = 500 * time.Millisecond, 5 * time.Second
 	p := startBinary(t, "", "DEMO_ENDPOINTS=true",
 		"SHUTDOWN_DRAIN_DELAY="+drain.String(), "SHUTDOWN_TIMEOUT="+timeout.String())
 	c, probe := newClient(t), newClient(t)
