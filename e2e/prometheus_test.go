@@ -5,10 +5,12 @@
 package e2e
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -28,9 +30,12 @@ const (
 	targetPod       = "ginstarter-e2e"
 )
 
-// promTick is how often the tests ask Prometheus again: its scrape and
-// evaluation interval is 1 s.
-const promTick = 200 * time.Millisecond
+// How often Prometheus scrapes the service and evaluates the rules, and
+// how often the tests ask it again.
+const (
+	scrapeInterval = "250ms"
+	promTick       = 50 * time.Millisecond
+)
 
 func TestPrometheusScrapesTheService(t *testing.T) {
 	promBin, err := exec.LookPath("prometheus")
@@ -38,50 +43,74 @@ func TestPrometheusScrapesTheService(t *testing.T) {
 		t.Skip("prometheus is not on PATH, so the end-to-end test with a real Prometheus server does not run: install it (Debian: apt-get install prometheus); CI installs it")
 	}
 	root := testkit.ModuleRoot(t)
+	// Prometheus passes what target discovery finds on to its scrapers
+	// only every 5 s, the first time 5 s after it starts. So it starts
+	// first, watching a file that names no target yet, and that wait runs
+	// while the service is built and started.
+	targets := filepath.Join(t.TempDir(), "targets.json")
+	prom := startPrometheus(t, promBin, prometheusConfig(t, root, targets))
 	svc := testkit.StartService(t, "", "DEMO_ENDPOINTS=true", "SHUTDOWN_DRAIN_DELAY=0s", "SHUTDOWN_TIMEOUT=5s", "LOG_FORMAT=json")
-	prom := startPrometheus(t, promBin, prometheusConfig(t, root, svc.Admin))
+	writeTargets(t, targets, svc.Admin)
 	client := &http.Client{Timeout: 2 * waitLimit}
 	t.Cleanup(client.CloseIdleConnections)
 
-	// The first scrape comes only after target discovery's first refresh,
-	// about 5 s after Prometheus starts.
+	// Each subtest sends the traffic it needs, so that any one of them can
+	// run alone (-run 'TestPrometheusScrapesTheService/deploy'). The first
+	// two need no scrape, and run while Prometheus discovers the service.
+	t.Run("promtool check metrics", func(t *testing.T) { testPromtoolCheckMetrics(t, svc, client) })
+	t.Run("rule groups loaded and healthy", func(t *testing.T) { testRuleHealth(t, prom, readRules(t, root)) })
+
 	upQuery := `up{job="` + job + `"}`
 	eventually(t, upQuery+" == 1", func() (bool, string) {
 		got := prom.mustQuery(t, upQuery)
 		return len(got) == 1 && got[0].Float() == 1, fmt.Sprint(got)
 	})
-
-	// Each subtest sends the traffic it needs, so that any one of them can
-	// run alone (-run 'TestPrometheusScrapesTheService/deploy').
 	t.Run("in-flight gauge", func(t *testing.T) { testInFlight(t, prom, svc, client) })
 	t.Run("panic counted once", func(t *testing.T) { testPanic(t, prom, svc, client) })
 	t.Run("panic alert fires", func(t *testing.T) { testPanicAlert(t, prom, svc, client) })
-	t.Run("rule groups loaded and healthy", func(t *testing.T) { testRuleHealth(t, prom, readRules(t, root)) })
 	t.Run("deploy queries evaluate", func(t *testing.T) { testDeployQueries(t, prom, svc, client, root) })
-	t.Run("promtool check metrics", func(t *testing.T) { testPromtoolCheckMetrics(t, svc, client) })
 }
 
-// prometheusConfig writes a prometheus.yml that scrapes the admin listener
-// at adminAddr every second, as job "ginstarter" with the labels of a pod,
-// and loads the rules of deploy/.
-func prometheusConfig(tb testing.TB, root, adminAddr string) string {
+// prometheusConfig writes a prometheus.yml that scrapes, as job
+// "ginstarter", the targets that the file targets names (see writeTargets)
+// every scrapeInterval, and loads the rules of deploy/.
+func prometheusConfig(tb testing.TB, root, targets string) string {
 	tb.Helper()
 	return writeYAML(tb, "prometheus.yml", map[string]any{
 		"global": map[string]any{
-			"scrape_interval":     "1s",
-			"scrape_timeout":      "1s",
-			"evaluation_interval": "1s",
+			"scrape_interval":     scrapeInterval,
+			"scrape_timeout":      scrapeInterval,
+			"evaluation_interval": scrapeInterval,
 		},
 		"rule_files": []string{filepath.Join(root, rulesFile)},
 		"scrape_configs": []any{map[string]any{
-			"job_name":     job,
-			"metrics_path": "/metrics",
-			"static_configs": []any{map[string]any{
-				"targets": []string{adminAddr},
-				"labels":  map[string]string{"namespace": targetNamespace, "pod": targetPod, "container": "ginstarter"},
-			}},
+			"job_name":        job,
+			"metrics_path":    "/metrics",
+			"file_sd_configs": []any{map[string]any{"files": []string{targets}}},
 		}},
 	})
+}
+
+// writeTargets writes the file targets, which Prometheus watches: one
+// target, the admin listener at adminAddr, with the labels of a pod. It
+// writes a temporary file and renames it, so that Prometheus never reads
+// half of it.
+func writeTargets(tb testing.TB, targets, adminAddr string) {
+	tb.Helper()
+	data, err := json.Marshal([]any{map[string]any{
+		"targets": []string{adminAddr},
+		"labels":  map[string]string{"namespace": targetNamespace, "pod": targetPod, "container": "ginstarter"},
+	}})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tmp := targets + ".tmp"
+	if err := os.WriteFile(tmp, data, 0o644); err != nil {
+		tb.Fatal(err)
+	}
+	if err := os.Rename(tmp, targets); err != nil {
+		tb.Fatal(err)
+	}
 }
 
 // testInFlight holds requests in /v1/demo/sleep and watches Prometheus see
