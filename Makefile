@@ -27,9 +27,10 @@ build:
 
 ## test: the allocation checks (which the race detector would distort),
 ## then every test under the race detector (e2e/ runs when prometheus is installed)
+## GORACE=atexit_sleep_ms=0: no one-second pause as each race-enabled test binary exits.
 test:
 	go test -count=1 -run 'Allocate' ./middleware
-	go test -race -count=1 ./...
+	GORACE=atexit_sleep_ms=0 go test -race -count=1 ./...
 
 ## e2e: only the end-to-end test: a real Prometheus scrapes the built binary (needs prometheus)
 e2e:

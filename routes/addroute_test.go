@@ -16,8 +16,7 @@ import (
 	"github.com/ginstarter/ginstarter/buildinfo"
 	"github.com/ginstarter/ginstarter/config"
 	"github.com/ginstarter/ginstarter/controllers"
-	"github.com/ginstarter/ginstarter/internal/testlog"
-	"github.com/ginstarter/ginstarter/internal/testmetrics"
+	"github.com/ginstarter/ginstarter/internal/testkit"
 	"github.com/ginstarter/ginstarter/metrics"
 	"github.com/ginstarter/ginstarter/routes"
 )
@@ -50,7 +49,7 @@ func TestAddingARouteGetsEverything(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var logs testlog.Buffer
+	var logs testkit.LogBuffer
 	reg := prometheus.NewRegistry()
 	m, err := metrics.New(reg, buildinfo.New("test", "test"), metrics.Options{})
 	if err != nil {
@@ -145,10 +144,10 @@ func checkErrorBody(tb testing.TB, rec *httptest.ResponseRecorder, code apierror
 
 // checkAccessLogged checks that logs has an access log line for the request
 // with requestID, naming its route template and status.
-func checkAccessLogged(tb testing.TB, logs *testlog.Buffer, route, requestID string, status int) {
+func checkAccessLogged(tb testing.TB, logs *testkit.LogBuffer, route, requestID string, status int) {
 	tb.Helper()
 	for _, s := range logs.Lines() {
-		l := testlog.Parse(s)
+		l := testkit.ParseLogLine(s)
 		if l.Get("msg") != "request" || l.Get("request_id") != requestID {
 			continue
 		}
@@ -163,13 +162,13 @@ func checkAccessLogged(tb testing.TB, logs *testlog.Buffer, route, requestID str
 // histogramCount returns the observation count of a histogram series, 0
 // when there is none.
 func histogramCount(mfs []*dto.MetricFamily, name string, labels map[string]string) uint64 {
-	return testmetrics.Find(mfs, name, labels).GetHistogram().GetSampleCount()
+	return testkit.FindSeries(mfs, name, labels).GetHistogram().GetSampleCount()
 }
 
 // value returns the value of a gauge or counter series, and whether it
 // exists.
 func value(mfs []*dto.MetricFamily, name string, labels map[string]string) (float64, bool) {
-	m := testmetrics.Find(mfs, name, labels)
+	m := testkit.FindSeries(mfs, name, labels)
 	switch {
 	case m == nil:
 		return 0, false
