@@ -105,10 +105,12 @@ func (c *routeCache) get(method, route string) *Route {
 }
 
 // recentSlot picks the slot of route and method index i in recent, from
-// the address of the route's bytes (only hashed, never dereferenced).
-func recentSlot(route string, i int) uintptr {
-	p := uintptr(unsafe.Pointer(unsafe.StringData(route))) //nolint:gosec // G103: the address is only hashed
-	return ((p + uintptr(i)) * 0x9E3779B97F4A7C15) >> (64 - 8)
+// the address of the route's bytes (only hashed, never dereferenced). The
+// hash is computed in 64 bits on every target, so that the multiplier and
+// the shift that keeps its top 8 bits need no variant for 32-bit ones.
+func recentSlot(route string, i int) uint64 {
+	p := uint64(uintptr(unsafe.Pointer(unsafe.StringData(route)))) //nolint:gosec // G103: the address is only hashed
+	return ((p + uint64(i)) * 0x9E3779B97F4A7C15) >> (64 - 8)
 }
 
 func (c *routeCache) lookup(i int, route string) *Route {
