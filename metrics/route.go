@@ -42,7 +42,20 @@ type Route struct {
 	method, route string       // label values
 	active        atomic.Int64 // requests in flight, read by activeVec
 	duration      *durationVec
-	byStatus      [maxStatus - minStatus + 1]atomic.Pointer[durationObserver]
+
+	// statuses holds a series per status code seen so far, in the order
+	// first seen. Most routes answer with a handful of codes, so a linear
+	// search of a short slice beats a table of every possible code, which
+	// would cost kilobytes per route. The slice is replaced, never changed,
+	// so that reads take no lock; mu serializes the replacements.
+	mu       sync.Mutex
+	statuses atomic.Pointer[[]statusSeries]
+}
+
+// statusSeries is the histogram series of one status code of a Route.
+type statusSeries struct {
+	code int
+	o    durationObserver
 }
 
 // Start marks one request of r as in flight. Every Start must be followed by
@@ -63,12 +76,41 @@ func (r *Route) observer(status int) durationObserver {
 		// net/http refuses such codes; gin reports 0 or -1 in edge cases.
 		status = http.StatusInternalServerError
 	}
-	slot := &r.byStatus[status-minStatus]
-	if o := slot.Load(); o != nil {
-		return *o
+	if o := r.find(status); o != nil {
+		return o
+	}
+	return r.addStatus(status)
+}
+
+// find returns the series for status, or nil if r has none yet.
+func (r *Route) find(status int) durationObserver {
+	if p := r.statuses.Load(); p != nil {
+		for _, s := range *p {
+			if s.code == status {
+				return s.o
+			}
+		}
+	}
+	return nil
+}
+
+// addStatus returns the series for status, adding it to r.statuses unless
+// a concurrent first request with the same status already did.
+func (r *Route) addStatus(status int) durationObserver {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if o := r.find(status); o != nil {
+		return o
+	}
+	var old []statusSeries
+	if p := r.statuses.Load(); p != nil {
+		old = *p
 	}
 	o := r.duration.with(r.method, r.route, strconv.Itoa(status))
-	slot.Store(&o)
+	next := make([]statusSeries, len(old)+1)
+	copy(next, old)
+	next[len(old)] = statusSeries{status, o}
+	r.statuses.Store(&next)
 	return o
 }
 
