@@ -152,7 +152,7 @@ func (c *routeCache) get(method, route string) *Route {
 // the shift that keeps its top 8 bits need no variant for 32-bit ones.
 func recentSlot(route string, i int) uint64 {
 	p := uint64(uintptr(unsafe.Pointer(unsafe.StringData(route)))) //nolint:gosec // G103: the address is only hashed
-	return ((p + uint64(i)) * 0x9E3779B97F4A7C15) >> (64 - 8)
+	return ((p + uint64(i)) * 0x9E3779B97F4A7C15) >> (64 - 8)      //nolint:gosec // G115: i indexes byMethod, never negative
 }
 
 func (c *routeCache) lookup(i int, route string) *Route {
