@@ -9,7 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 
-	"github.com/ginstarter/ginstarter/internal/testmetrics"
+	"github.com/ginstarter/ginstarter/internal/testkit"
 	"github.com/ginstarter/ginstarter/metrics"
 )
 
@@ -141,7 +141,7 @@ func activeValue(t *testing.T, reg prometheus.Gatherer, method, route string) fl
 		t.Fatal(err)
 	}
 	want := map[string]string{metrics.LabelMethod: method, metrics.LabelRoute: route}
-	if s := testmetrics.Find(mfs, activeFamily, want); s != nil {
+	if s := testkit.FindSeries(mfs, activeFamily, want); s != nil {
 		return s.GetGauge().GetValue()
 	}
 	t.Fatalf("no %s series for %s %s", activeFamily, method, route)
