@@ -25,7 +25,7 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// stack is an engine with the project's middleware in DESIGN.md order and
+// stack is an engine with the project's middleware in the order routes.Middleware uses and
 // the registry and log it records into.
 type stack struct {
 	engine *gin.Engine

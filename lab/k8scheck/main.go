@@ -1,4 +1,4 @@
-// Command k8scheck holds the Go parts of .ci/validate-manifests.
+// Command k8scheck holds the Go parts of lab/k8scheck/validate-manifests.
 //
 //	k8scheck schemas -openapi swagger.json -crds DIR -out DIR
 //	    writes kubeconform schemas for every kind of the Kubernetes API and
