@@ -93,9 +93,9 @@ func report(res rename.Result, verbose bool) string {
 		fmt.Fprintln(&w, "note:", n)
 	}
 	if res.Git {
-		w.WriteString("review with git diff, then: go build ./... && go test ./...\n")
+		w.WriteString("review with git diff, then: go build ./... && make test\n")
 	} else {
-		w.WriteString("next: go build ./... && go test ./...\n")
+		w.WriteString("next: go build ./... && make test\n")
 	}
 	return w.String()
 }

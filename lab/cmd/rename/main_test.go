@@ -29,7 +29,7 @@ func TestRun(t *testing.T) {
 			[]string{"unexpected arguments"}},
 		{"rename", []string{"-dir", dir, "-module", "github.com/acme/orders", "-name", "orders", "-v"},
 			"    1  deploy/service.yaml\n    1  go.mod\nrenamed " + rename.TemplateModule + " to github.com/acme/orders and " + rename.TemplateName + " to orders: 2 replacements in 2 files\n" +
-				"next: go build ./... && go test ./...\n",
+				"next: go build ./... && make test\n",
 			nil},
 		{"again, after gonew or a first run", []string{"-dir", dir, "-name", "orders"},
 			"nothing to rename: no file under " + dir + " names " + rename.TemplateModule + " or " + rename.TemplateName + "\n",
