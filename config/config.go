@@ -20,6 +20,7 @@ type Config struct {
 	AdminAddr          string        // ADMIN_ADDR: /metrics and /healthz listener
 	LogLevel           slog.Level    // LOG_LEVEL
 	LogFormat          string        // LOG_FORMAT: json or text
+	LogFlushInterval   time.Duration // LOG_FLUSH_INTERVAL: 0 writes each line at once
 	GinMode            string        // GIN_MODE: release, debug or test
 	ShutdownDrainDelay time.Duration // SHUTDOWN_DRAIN_DELAY
 	ShutdownTimeout    time.Duration // SHUTDOWN_TIMEOUT
@@ -62,6 +63,7 @@ func Vars() []Var {
 		{"ADMIN_ADDR", ":9090", "admin listener for /metrics and /healthz, host:port; keep it off the public network", addr(func(c *Config) *string { return &c.AdminAddr })},
 		{"LOG_LEVEL", "info", "debug, info, warn or error", parseLevel},
 		{"LOG_FORMAT", "json", "json or text", oneOf(func(c *Config) *string { return &c.LogFormat }, "json", "text")},
+		{"LOG_FLUSH_INTERVAL", "100ms", "longest time an info or debug line waits in memory before it is written; warnings and errors are written at once; 0 writes every line at once", duration(func(c *Config) *time.Duration { return &c.LogFlushInterval }, true)},
 		{"GIN_MODE", "release", "release, debug or test; debug prints gin's route table", oneOf(func(c *Config) *string { return &c.GinMode }, "release", "debug", "test")},
 		{"SHUTDOWN_DRAIN_DELAY", "5s", "after SIGTERM: time /readyz answers 503 while requests are still served, so load balancers can stop sending", duration(func(c *Config) *time.Duration { return &c.ShutdownDrainDelay }, true)},
 		{"SHUTDOWN_TIMEOUT", "20s", "after the drain delay: longest wait for requests in flight to finish", duration(func(c *Config) *time.Duration { return &c.ShutdownTimeout }, false)},

@@ -14,6 +14,7 @@ import (
 
 	"github.com/ginstarter/ginstarter/apierror"
 	"github.com/ginstarter/ginstarter/buildinfo"
+	"github.com/ginstarter/ginstarter/logging"
 	"github.com/ginstarter/ginstarter/metrics"
 	"github.com/ginstarter/ginstarter/middleware"
 
@@ -41,7 +42,8 @@ func newStack(tb testing.TB) *stack {
 		tb.Fatal(err)
 	}
 	logs := &testkit.LogBuffer{}
-	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	// The service's logger, writing each line at once (no flush interval).
+	logger := logging.New(logging.NewOutput(logs, 0), "json", slog.LevelDebug)
 	e := gin.New()
 	e.HandleMethodNotAllowed = true
 	e.Use(

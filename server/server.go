@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"os/signal"
 	"sync/atomic"
 	"syscall"
@@ -22,6 +23,7 @@ import (
 	"github.com/ginstarter/ginstarter/buildinfo"
 	"github.com/ginstarter/ginstarter/config"
 	"github.com/ginstarter/ginstarter/controllers"
+	"github.com/ginstarter/ginstarter/logging"
 	"github.com/ginstarter/ginstarter/metrics"
 	"github.com/ginstarter/ginstarter/routes"
 )
@@ -32,17 +34,21 @@ const adminShutdownTimeout = time.Second
 // Run is the whole service: it reads the configuration from getenv, serves
 // until ctx is cancelled or SIGINT/SIGTERM arrives, then shuts down
 // gracefully. build is what /version and build_info report; logs go to
-// stdout.
+// stdout, through a buffer (LOG_FLUSH_INTERVAL) that is written out before
+// Run returns and before a second signal ends the process.
 func Run(ctx context.Context, build buildinfo.Info, getenv func(string) string, stdout io.Writer) error {
 	cfg, err := config.Load(getenv)
 	if err != nil {
 		return fmt.Errorf("invalid configuration:\n%w", err)
 	}
-	logger := newLogger(cfg, stdout)
+	logOut := logging.NewOutput(stdout, cfg.LogFlushInterval)
+	defer logOut.Close() //nolint:errcheck // a log write that fails has nowhere to be reported
+	logger := logging.New(logOut, cfg.LogFormat, cfg.LogLevel)
 	gin.SetMode(cfg.GinMode)
 
-	ctx, stopSignals := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
-	defer stopSignals()
+	signals := make(chan os.Signal, 1)
+	signal.Notify(signals, syscall.SIGINT, syscall.SIGTERM)
+	defer signal.Stop(signals)
 
 	reg := prometheus.NewRegistry()
 	httpMetrics, err := metrics.New(reg, build, metrics.Options{NativeHistograms: cfg.NativeHistograms})
@@ -103,20 +109,26 @@ func Run(ctx context.Context, build buildinfo.Info, getenv func(string) string, 
 		slog.Bool("pprof", cfg.Pprof),
 		slog.String("version", build.Version),
 		slog.String("revision", build.Revision))
+	// The lines that mark the process's phases are written at once, not
+	// after LOG_FLUSH_INTERVAL: an operator or a test waits for them.
+	_ = logOut.Flush()
 
 	select {
 	case err := <-serveErr:
 		closeNow(public, admin)
 		return fmt.Errorf("serving: %w", err)
 	case <-ctx.Done():
+	case <-signals:
 	}
-	// From here a second signal kills the process at once (Go's default).
-	stopSignals()
+	done := make(chan struct{})
+	defer close(done)
+	go exitOnSignal(signals, done, logger, logOut)
 	ready.Store(false)
 	// Each response now closes its connection, so that clients move to
 	// other replicas while this one still answers.
 	public.SetKeepAlivesEnabled(false)
 	logger.Info("shutdown: draining", slog.Duration("drain_delay", cfg.ShutdownDrainDelay))
+	_ = logOut.Flush()
 	select {
 	case <-time.After(cfg.ShutdownDrainDelay):
 	case err := <-serveErr:
@@ -128,6 +140,7 @@ func Run(ctx context.Context, build buildinfo.Info, getenv func(string) string, 
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
 	defer cancel()
 	logger.Info("shutdown: waiting for requests in flight", slog.Duration("timeout", cfg.ShutdownTimeout))
+	_ = logOut.Flush()
 	publicErr := public.Shutdown(shutdownCtx)
 	// The admin server goes last, so that /metrics can be scraped until the
 	// last request has finished; it gets its own short deadline because the
@@ -140,6 +153,22 @@ func Run(ctx context.Context, build buildinfo.Info, getenv func(string) string, 
 	}
 	logger.Info("shutdown: done")
 	return nil
+}
+
+// exitOnSignal waits for a second SIGINT or SIGTERM until done is closed.
+// The second signal ends the process at once, as Go's default action does,
+// but only after the buffered log lines are written: the access lines of
+// requests that finished during the drain are not lost.
+func exitOnSignal(signals <-chan os.Signal, done <-chan struct{}, logger *slog.Logger, out *logging.Output) {
+	select {
+	case s := <-signals:
+		logger.Warn("shutdown: second signal, exiting now", slog.String("signal", s.String()))
+		_ = out.Flush() // the process ends next; there is nowhere to report a failed write
+		sig, _ := s.(syscall.Signal)
+		signal.Reset(sig)
+		_ = syscall.Kill(syscall.Getpid(), sig)
+	case <-done:
+	}
 }
 
 // closeNow closes servers at once, on a path that returns an error already:
@@ -161,13 +190,4 @@ func newServer(cfg config.Config, h http.Handler, logger *slog.Logger) *http.Ser
 		MaxHeaderBytes:    cfg.MaxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
-}
-
-// newLogger returns the service's structured logger, writing to w.
-func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
-	opts := &slog.HandlerOptions{Level: cfg.LogLevel}
-	if cfg.LogFormat == "text" {
-		return slog.New(slog.NewTextHandler(w, opts))
-	}
-	return slog.New(slog.NewJSONHandler(w, opts))
 }

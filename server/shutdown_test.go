@@ -121,9 +121,9 @@ func TestShutdownDrainsUnderLoad(t *testing.T) {
 		exited.Round(time.Millisecond), drain, timeout, drainEnd.Sub(sigterm).Round(time.Millisecond))
 }
 
-// TestShutdownSecondSignalExitsAtOnce: once the drain has begun, the signal
-// handler is gone, so a second SIGTERM kills the process as Go's default
-// action does, long before the drain delay ends.
+// TestShutdownSecondSignalExitsAtOnce: once the drain has begun, a second
+// SIGTERM kills the process as Go's default action does (after writing out
+// the buffered log lines), long before the drain delay ends.
 func TestShutdownSecondSignalExitsAtOnce(t *testing.T) {
 	t.Parallel()
 	p := startBinary(t, "", "SHUTDOWN_DRAIN_DELAY=60s", "SHUTDOWN_TIMEOUT=5s")
