@@ -6,20 +6,28 @@
 //
 // Usage:
 //
-//	baregin -addr 127.0.0.1:18081 [-timeouts]
+//	baregin -addr 127.0.0.1:18081 [-timeouts] [-admin 127.0.0.1:18082]
 //
 // With -timeouts the http.Server gets the service's default timeouts and
 // header limit, so that their cost can be told apart from the middleware's.
+// With -admin a second listener serves /metrics (the Go and process
+// collectors, as the service's admin listener has them) and
+// /debug/pprof/profile, so that allocations, GC cycles and CPU profiles are
+// read from both servers the same way; it is off the measured path.
 package main
 
 import (
-	"errors"
 	"flag"
 	"fmt"
 	"net/http"
+	"net/http/pprof"
 	"os"
+	"time"
 
 	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/ginstarter/ginstarter/config"
 	"github.com/ginstarter/ginstarter/controllers"
@@ -38,6 +46,7 @@ func run(args []string) error {
 	fs := flag.NewFlagSet("baregin", flag.ContinueOnError)
 	addr := fs.String("addr", "127.0.0.1:18081", "listen address, host:port")
 	timeouts := fs.Bool("timeouts", false, "set the service's default server timeouts and header limit")
+	admin := fs.String("admin", "", "listen address of /metrics and /debug/pprof/profile; empty: none")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -65,8 +74,22 @@ func run(args []string) error {
 		srv.IdleTimeout = cfg.IdleTimeout
 		srv.MaxHeaderBytes = cfg.MaxHeaderBytes
 	}
-	if err := srv.ListenAndServe(); !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("serving: %w", err)
+	errc := make(chan error, 2)
+	if *admin != "" {
+		go func() { errc <- fmt.Errorf("admin: %w", serveAdmin(*admin)) }()
 	}
-	return nil
+	go func() { errc <- fmt.Errorf("serving: %w", srv.ListenAndServe()) }()
+	return <-errc
+}
+
+// serveAdmin serves the Go and process collectors and the CPU profile on
+// addr until it fails.
+func serveAdmin(addr string) error {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+	srv := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	return srv.ListenAndServe()
 }
