@@ -37,7 +37,9 @@ build_all
 echo "== setup"
 print_setup
 
-sides=(bare baret warn info)
+# ctl is a second process of the baseline: its ratio to the baseline should
+# be 1.00, and how far it strays is what the comparison cannot resolve.
+sides=(bare baret warn info ctl)
 [ -z "${BEFORE:-}" ] || sides+=(bwarn binfo)
 label() {
 	case $1 in
@@ -45,6 +47,7 @@ label() {
 	baret) echo "bare gin, the service's server settings" ;;
 	warn) echo "service, LOG_LEVEL=warn" ;;
 	info) echo "service, LOG_LEVEL=info (the default: an access line per request)" ;;
+	ctl) echo "control: a second bare gin with the service's server settings" ;;
 	bwarn) echo "before ($BEFORE), LOG_LEVEL=warn" ;;
 	binfo) echo "before ($BEFORE), LOG_LEVEL=info" ;;
 	esac
@@ -57,7 +60,7 @@ for s in "${sides[@]}"; do
 	port[$s]=$(free_port) admin=$(free_port)
 	case $s in
 	bare) start_bare "${port[$s]}" "$admin" ;;
-	baret) start_bare "${port[$s]}" "$admin" -timeouts ;;
+	baret | ctl) start_bare "${port[$s]}" "$admin" -timeouts ;;
 	warn | info) start_service ginstarter "$s" "${port[$s]}" "$admin" ;;
 	bwarn) start_service ginstarter-before warn "${port[$s]}" "$admin" ;;
 	binfo) start_service ginstarter-before info "${port[$s]}" "$admin" ;;
@@ -71,9 +74,13 @@ declare -A all
 echo
 echo "| round | server | req/s | p50 ms | p99 ms | CPU µs/req (user + sys) | busy | idle CPU0 / CPU1 | req/s / bare+settings | CPU/req / bare+settings |"
 echo "|---:|---|---:|---:|---:|---:|---:|---|---:|---:|"
+n=${#sides[@]}
 for r in $(seq "$ROUNDS"); do
 	declare -A round=()
-	for s in "${sides[@]}"; do
+	# Each round starts one place further along the list, so that no server
+	# always follows the same one.
+	for i in $(seq 0 $((n - 1))); do
+		s=${sides[$(((i + r - 1) % n))]}
 		load "$s-$r" "${url[$s]}" "$CONNS" "$DURATION" "${pidof[$s]}"
 		round[$s.rps]=$rps round[$s.cpu]=$cpu
 		all[$s.rps]+="$rps " all[$s.p50]+="$p50 " all[$s.p99]+="$p99 " all[$s.cpu]+="$cpu "
@@ -104,6 +111,8 @@ warn_ratio=$(median <<<"${all[warn.ratio]}") warn_cpu=$(median <<<"${all[warn.cp
 info_minus=$(median <<<"${all[info.minus]}")
 echo
 echo "Access line (info - warn, CPU µs per request, per round): ${all[info.minus]}-> median $info_minus"
+echo "Control (the second baseline process / the first, per round): req/s ${all[ctl.ratio]}-> median" \
+	"$(median <<<"${all[ctl.ratio]}"); CPU/req ${all[ctl.cpuratio]}-> median $(median <<<"${all[ctl.cpuratio]}")"
 [ -z "${BEFORE:-}" ] || echo "Before ($BEFORE), the same: ${all[binfo.minus]}-> median $(median <<<"${all[binfo.minus]}")"
 echo
 echo "Targets (medians of the per-round figures):"
