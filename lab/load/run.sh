@@ -15,9 +15,13 @@
 #
 # Settings (environment): DURATION (10s), ROUNDS (5), THREADS (2),
 # CONNS (50), LEVELS ("10 100 1000"), LEVEL_ROUNDS (3), WARMUP (2s),
+# FRESH (1: new processes for every round of phase 1; 0: the same ones),
 # PIN (1: servers on CPU 0, wrk on CPU 1 when there are at least 2 CPUs),
 # BEFORE (a git revision: its service joins phase 1 as "before", built from
-# a temporary worktree, for before/after figures from the same run).
+# a temporary worktree, for before/after figures from the same run),
+# CHAINS (values of baregin -middleware, each a server of its own in phase 1,
+# e.g. CHAINS="metrics,recovery all": what each piece of the middleware
+# costs under load, apart from the service's process).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -41,6 +45,15 @@ print_setup
 # be 1.00, and how far it strays is what the comparison cannot resolve.
 sides=(bare baret warn info ctl)
 [ -z "${BEFORE:-}" ] || sides+=(bwarn binfo)
+# CHAINS: bare gin with the service's settings and engine settings, and the
+# named pieces of its middleware (baregin -middleware), one side each.
+declare -A chainof
+i=0
+for c in ${CHAINS:-}; do
+	i=$((i + 1))
+	chainof[chain$i]=$c
+	sides+=("chain$i")
+done
 label() {
 	case $1 in
 	bare) echo "bare gin" ;;
@@ -48,6 +61,7 @@ label() {
 	warn) echo "service, LOG_LEVEL=warn" ;;
 	info) echo "service, LOG_LEVEL=info (the default: an access line per request)" ;;
 	ctl) echo "control: a second bare gin with the service's server settings" ;;
+	chain*) echo "bare gin, the service's settings, middleware: ${chainof[$1]}" ;;
 	bwarn) echo "before ($BEFORE), LOG_LEVEL=warn" ;;
 	binfo) echo "before ($BEFORE), LOG_LEVEL=info" ;;
 	esac
@@ -56,19 +70,37 @@ label() {
 echo
 echo "== 1. throughput at -c$CONNS, alternating, $ROUNDS rounds"
 declare -A port pidof url
-for s in "${sides[@]}"; do
-	port[$s]=$(free_port) admin=$(free_port)
-	case $s in
-	bare) start_bare "${port[$s]}" "$admin" ;;
-	baret | ctl) start_bare "${port[$s]}" "$admin" -timeouts ;;
-	warn | info) start_service ginstarter "$s" "${port[$s]}" "$admin" ;;
-	bwarn) start_service ginstarter-before warn "${port[$s]}" "$admin" ;;
-	binfo) start_service ginstarter-before info "${port[$s]}" "$admin" ;;
-	esac
-	pidof[$s]=$pid
-	url[$s]=$(item_url "http://127.0.0.1:${port[$s]}")
-done
-for s in "${sides[@]}"; do warm "${url[$s]}" "$CONNS"; done
+# start_all starts every server on fresh ports, creates its item and warms
+# it; stop_all stops them and counts the info server's access lines.
+start_all() {
+	local s admin
+	for s in "${sides[@]}"; do
+		port[$s]=$(free_port) admin=$(free_port)
+		case $s in
+		bare) start_bare "${port[$s]}" "$admin" ;;
+		baret | ctl) start_bare "${port[$s]}" "$admin" -timeouts ;;
+		chain*) start_bare "${port[$s]}" "$admin" -timeouts -middleware "${chainof[$s]}" ;;
+		warn | info) start_service ginstarter "$s" "${port[$s]}" "$admin" ;;
+		bwarn) start_service ginstarter-before warn "${port[$s]}" "$admin" ;;
+		binfo) start_service ginstarter-before info "${port[$s]}" "$admin" ;;
+		esac
+		pidof[$s]=$pid
+		url[$s]=$(item_url "http://127.0.0.1:${port[$s]}")
+	done
+	for s in "${sides[@]}"; do warm "${url[$s]}" "$CONNS"; done
+}
+log_lines=0 log_bytes=0
+stop_all() {
+	local s f="$work/service-info-${port[info]}.log"
+	for s in "${sides[@]}"; do stop "${pidof[$s]}"; done
+	log_lines=$((log_lines + $(wc -l <"$f"))) log_bytes=$((log_bytes + $(stat -c %s "$f")))
+	rm -f "$f"
+}
+# With FRESH=1 (the default) every round starts new processes: a process
+# keeps its own speed for its life (where its memory landed, its ports), a
+# few percent either way, which only new processes average out.
+FRESH=${FRESH:-1}
+[ "$FRESH" = 1 ] || start_all
 
 declare -A all
 echo
@@ -76,6 +108,7 @@ echo "| round | server | req/s | p50 ms | p99 ms | CPU µs/req (user + sys) | bu
 echo "|---:|---|---:|---:|---:|---:|---:|---|---:|---:|"
 n=${#sides[@]}
 for r in $(seq "$ROUNDS"); do
+	[ "$FRESH" != 1 ] || start_all
 	declare -A round=()
 	# Each round starts one place further along the list, so that no server
 	# always follows the same one.
@@ -95,7 +128,9 @@ for r in $(seq "$ROUNDS"); do
 	done
 	all[info.minus]+="$(minus "${round[info.cpu]}" "${round[warn.cpu]}") "
 	[ -z "${BEFORE:-}" ] || all[binfo.minus]+="$(minus "${round[binfo.cpu]}" "${round[bwarn.cpu]}") "
+	[ "$FRESH" != 1 ] || stop_all
 done
+[ "$FRESH" = 1 ] || stop_all
 echo
 echo "Medians over the $ROUNDS rounds; each ratio is taken within a round, then the median of the rounds:"
 echo
@@ -119,10 +154,8 @@ echo "Targets (medians of the per-round figures):"
 echo "- LOG_LEVEL=info costs at most 2 µs CPU per request more than warn: $info_minus µs, $(verdict "$info_minus" "<=" 2)"
 echo "- LOG_LEVEL=warn, throughput at least 0.97x bare gin with the same settings: $warn_ratio, $(verdict "$warn_ratio" ">=" 0.97)"
 echo "- LOG_LEVEL=warn, CPU per request at most 1.05x bare gin with the same settings: $warn_cpu, $(verdict "$warn_cpu" "<=" 1.05)"
-lines=$(wc -l <"$work/service-info-${port[info]}.log")
 echo
-echo "Access log of the info run: $lines lines, $(du -h "$work/service-info-${port[info]}.log" | cut -f1)."
-for s in "${sides[@]}"; do stop "${pidof[$s]}"; done
+echo "Access log of the info runs: $log_lines lines, $((log_bytes / 1000000)) MB."
 
 if [ -n "$LEVELS" ]; then
 	echo
