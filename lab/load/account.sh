@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # lab/load/account.sh: where each server's CPU per request goes under the
 # same load (what `make -C lab account` runs). Loopback only; every process
-# it starts is killed by its PID on exit. About 6 minutes with the defaults.
+# it starts is killed by its PID on exit. About 4 minutes with the defaults.
 #
 # The servers, each pinned to CPU 0 with wrk on CPU 1 at -c50, alternating
-# for ROUNDS rounds of DURATION:
+# for ROUNDS rounds of DURATION, new processes every round (as make load):
 #   baret  bare gin with the service's server settings (the baseline)
 #   warn   the service at LOG_LEVEL=warn (no access lines)
 #   info   the service at LOG_LEVEL=info, the default (buffered access lines)
@@ -24,12 +24,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-DURATION=${DURATION:-10s}
 ROUNDS=${ROUNDS:-3}
-THREADS=${THREADS:-2}
-CONNS=${CONNS:-50}
-WARMUP=${WARMUP:-2s}
-PIN=${PIN:-1}
 source lab/load/lib.sh
 command -v perf >/dev/null || { echo "perf not found: apt-get install -y linux-perf" >&2; exit 1; }
 
@@ -53,20 +48,6 @@ syscalls=(write read epoll_pwait futex nanosleep tgkill rt_sigreturn)
 events="raw_syscalls:sys_enter,context-switches"
 for s in "${syscalls[@]}"; do events+=",syscalls:sys_enter_$s"; done
 
-declare -A port admin pidof url
-for s in "${sides[@]}"; do
-	port[$s]=$(free_port) admin[$s]=$(free_port)
-	case $s in
-	baret) GODEBUG=gctrace=1 start_bare "${port[$s]}" "${admin[$s]}" -timeouts ;;
-	warn | info) start_service ginstarter "$s" "${port[$s]}" "${admin[$s]}" GODEBUG=gctrace=1 ;;
-	info0) start_service ginstarter info "${port[$s]}" "${admin[$s]}" GODEBUG=gctrace=1 LOG_FLUSH_INTERVAL=0 ;;
-	binfo) start_service ginstarter-before info "${port[$s]}" "${admin[$s]}" GODEBUG=gctrace=1 ;;
-	esac
-	pidof[$s]=$pid
-	url[$s]=$(item_url "http://127.0.0.1:${port[$s]}")
-done
-for s in "${sides[@]}"; do warm "${url[$s]}" "$CONNS"; done
-
 # go_counters SIDE prints mallocs, allocated bytes and GC cycles so far.
 go_counters() {
 	curl -s "http://127.0.0.1:${admin[$1]}/metrics" | awk '
@@ -87,14 +68,20 @@ on_run() {
 	wait
 }
 ON_RUN=on_run
+# perf covers DURATION - 2 s of a run: counts are scaled by that share of
+# its requests.
+span=$(awk -v d="$(secs "$DURATION")" 'BEGIN {print (d - 2) / d}')
+perreq() { awk -v v="$1" -v n="$requests" -v f="${2:-1}" 'BEGIN {printf "%.2f", v / (n * f)}'; }
+ev() { awk -F, -v e="$1" '$3 == e {print $1}' "$work/perf-$cur.csv"; }
 
 declare -A all
 echo
-echo "== runs ($ROUNDS alternating rounds at -c$CONNS; perf and the profile cover the run but its first and last second)"
+echo "== runs ($ROUNDS alternating rounds at -c$CONNS, new processes every round; perf and the profile cover the run but its first and last second)"
 echo
 echo "| round | server | req/s | CPU µs/req (user + sys) | syscalls/req | ctx switches/req | allocs/req | B/req | GC cycles/100k req | GC CPU µs/req |"
 echo "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|"
 for r in $(seq "$ROUNDS"); do
+	GODEBUG=gctrace=1 start_sides
 	for s in "${sides[@]}"; do
 		cur="$s-$r" cur_side=$s
 		read -r m0 b0 g0 < <(go_counters "$s")
@@ -102,10 +89,6 @@ for r in $(seq "$ROUNDS"); do
 		load "$cur" "${url[$s]}" "$CONNS" "$DURATION" "${pidof[$s]}"
 		read -r m1 b1 g1 < <(go_counters "$s")
 		gcms=$(gc_cpu_ms "$work/${pidof[$s]}.err" "$gl0")
-		# perf covered DURATION - 2 s of the run: scale by the requests of that share.
-		span=$(awk -v d="$(secs "$DURATION")" 'BEGIN {print (d - 2) / d}')
-		perreq() { awk -v v="$1" -v n="$requests" -v f="${2:-1}" 'BEGIN {printf "%.2f", v / (n * f)}'; }
-		ev() { awk -F, -v e="$1" '$3 == e {print $1}' "$work/perf-$cur.csv"; }
 		sc=$(perreq "$(ev raw_syscalls:sys_enter)" "$span") cs=$(perreq "$(ev context-switches)" "$span")
 		al=$(perreq $((m1 - m0))) by=$(perreq $((b1 - b0)) | awk '{printf "%.0f", $1}')
 		gcs=$(awk -v g=$((g1 - g0)) -v n="$requests" 'BEGIN {printf "%.2f", g * 1e5 / n}')
@@ -115,6 +98,7 @@ for r in $(seq "$ROUNDS"); do
 		for k in "${syscalls[@]}"; do all[$s.$k]+="$(perreq "$(ev "syscalls:sys_enter_$k")" "$span") "; done
 		echo "| $r | $(label "$s")$(flag) | $(printf '%.0f' "$rps") | $cpu ($usr + $sys) | $sc | $cs | $al | $by | $gcs | $gcus |"
 	done
+	stop_sides
 done
 
 echo
@@ -153,7 +137,6 @@ for s in "${sides[@]}"; do
 	args+=("$(label "$s" | tr ' ' '_')=$work/$s.traces:$(median <<<"${all[$s.cpu]}")")
 done
 "$work/account" "${args[@]}" | sed 's/_/ /g'
-for s in "${sides[@]}"; do stop "${pidof[$s]}"; done
 echo
 echo "== done"
 echo "uptime:    $(uptime)"

@@ -1,8 +1,14 @@
 # lib.sh: what run.sh (make load) and account.sh (make account) share:
 # starting and stopping the servers, wrk runs with the server's CPU time
 # read from /proc, and the arithmetic of the tables. Sourced from the
-# repository root after the caller has set DURATION, THREADS, WARMUP, PIN.
-# Every process started here is killed by its PID on exit.
+# repository root. Every process started here is killed by its PID on exit.
+
+# The settings both scripts share (environment), with their defaults.
+DURATION=${DURATION:-10s}
+THREADS=${THREADS:-2}
+CONNS=${CONNS:-50}
+WARMUP=${WARMUP:-2s}
+PIN=${PIN:-1}
 
 command -v wrk >/dev/null || { echo "wrk not found: apt-get install -y wrk" >&2; exit 1; }
 command -v curl >/dev/null || { echo "curl not found" >&2; exit 1; }
@@ -97,6 +103,46 @@ start_bare() {
 	pids+=("$pid")
 	ln -sf "$work/$port.err" "$work/$pid.err"
 	wait_up "http://127.0.0.1:$port/v1/items/none"
+}
+
+# start_side SIDE PORT ADMIN_PORT: starts the server SIDE names, sets $pid:
+#   bare            bare gin (net/http's zero-value server)
+#   baret, ctl      bare gin with the service's server settings (ctl: a second
+#                   process of it, the control)
+#   chainN          the same with baregin -middleware ${chainof[chainN]}
+#   warn, info      the service at that LOG_LEVEL
+#   info0           the service at info with LOG_FLUSH_INTERVAL=0
+#   bwarn, binfo    BEFORE's service at warn, at info
+start_side() {
+	local p=$2 a=$3
+	case $1 in
+	bare) start_bare "$p" "$a" ;;
+	baret | ctl) start_bare "$p" "$a" -timeouts ;;
+	chain*) start_bare "$p" "$a" -timeouts -middleware "${chainof[$1]}" ;;
+	warn | info) start_service ginstarter "$1" "$p" "$a" ;;
+	info0) start_service ginstarter info "$p" "$a" LOG_FLUSH_INTERVAL=0 ;;
+	bwarn) start_service ginstarter-before warn "$p" "$a" ;;
+	binfo) start_service ginstarter-before info "$p" "$a" ;;
+	*) echo "start_side: unknown side $1" >&2; return 1 ;;
+	esac
+}
+
+# start_sides starts the server of every side in the caller's $sides on new
+# ports, creates its item and warms it; stop_sides stops them.
+declare -A port admin pidof url
+start_sides() {
+	local s
+	for s in "${sides[@]}"; do
+		port[$s]=$(free_port) admin[$s]=$(free_port)
+		start_side "$s" "${port[$s]}" "${admin[$s]}"
+		pidof[$s]=$pid
+		url[$s]=$(item_url "http://127.0.0.1:${port[$s]}")
+	done
+	for s in "${sides[@]}"; do warm "${url[$s]}" "$CONNS"; done
+}
+stop_sides() {
+	local s
+	for s in "${sides[@]}"; do stop "${pidof[$s]}"; done
 }
 
 stop() { # stop PID

@@ -25,14 +25,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-DURATION=${DURATION:-10s}
 ROUNDS=${ROUNDS:-5}
-THREADS=${THREADS:-2}
-CONNS=${CONNS:-50}
 LEVELS=${LEVELS-10 100 1000}
 LEVEL_ROUNDS=${LEVEL_ROUNDS:-3}
-WARMUP=${WARMUP:-2s}
-PIN=${PIN:-1}
 source lab/load/lib.sh
 
 echo "== build"
@@ -69,30 +64,11 @@ label() {
 
 echo
 echo "== 1. throughput at -c$CONNS, alternating, $ROUNDS rounds"
-declare -A port pidof url
-# start_all starts every server on fresh ports, creates its item and warms
-# it; stop_all stops them and counts the info server's access lines.
-start_all() {
-	local s admin
-	for s in "${sides[@]}"; do
-		port[$s]=$(free_port) admin=$(free_port)
-		case $s in
-		bare) start_bare "${port[$s]}" "$admin" ;;
-		baret | ctl) start_bare "${port[$s]}" "$admin" -timeouts ;;
-		chain*) start_bare "${port[$s]}" "$admin" -timeouts -middleware "${chainof[$s]}" ;;
-		warn | info) start_service ginstarter "$s" "${port[$s]}" "$admin" ;;
-		bwarn) start_service ginstarter-before warn "${port[$s]}" "$admin" ;;
-		binfo) start_service ginstarter-before info "${port[$s]}" "$admin" ;;
-		esac
-		pidof[$s]=$pid
-		url[$s]=$(item_url "http://127.0.0.1:${port[$s]}")
-	done
-	for s in "${sides[@]}"; do warm "${url[$s]}" "$CONNS"; done
-}
+# stop_all stops the servers and counts the info server's access lines.
 log_lines=0 log_bytes=0
 stop_all() {
-	local s f="$work/service-info-${port[info]}.log"
-	for s in "${sides[@]}"; do stop "${pidof[$s]}"; done
+	local f="$work/service-info-${port[info]}.log"
+	stop_sides
 	log_lines=$((log_lines + $(wc -l <"$f"))) log_bytes=$((log_bytes + $(stat -c %s "$f")))
 	rm -f "$f"
 }
@@ -100,7 +76,7 @@ stop_all() {
 # keeps its own speed for its life (where its memory landed, its ports), a
 # few percent either way, which only new processes average out.
 FRESH=${FRESH:-1}
-[ "$FRESH" = 1 ] || start_all
+[ "$FRESH" = 1 ] || start_sides
 
 declare -A all
 echo
@@ -108,7 +84,7 @@ echo "| round | server | req/s | p50 ms | p99 ms | CPU µs/req (user + sys) | bu
 echo "|---:|---|---:|---:|---:|---:|---:|---|---:|---:|"
 n=${#sides[@]}
 for r in $(seq "$ROUNDS"); do
-	[ "$FRESH" != 1 ] || start_all
+	[ "$FRESH" != 1 ] || start_sides
 	declare -A round=()
 	# Each round starts one place further along the list, so that no server
 	# always follows the same one.
