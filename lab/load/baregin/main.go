@@ -15,11 +15,11 @@
 // /debug/pprof/profile, so that allocations, GC cycles and CPU profiles are
 // read from both servers the same way; it is off the measured path.
 //
-// With -middleware the engine gets the service's engine settings and the
-// named pieces of the service's middleware, in the service's order
-// (requestid, secure, accesslog, metrics, recovery, bodylimit; "all" for
-// every one), with the service's JSON logger at LOG_LEVEL=warn (no access
-// lines) writing to stdout: what each piece costs under load, told apart
+// With -middleware all the handler is the service's own engine (routes.New,
+// every route and middleware, its JSON logger at LOG_LEVEL=warn writing to
+// stdout); with a list of pieces (requestid, secure, accesslog, metrics,
+// recovery, bodylimit), an engine with routes.New's settings and those
+// pieces, in the service's order: what each costs under load, told apart
 // from the service's process.
 package main
 
@@ -45,6 +45,7 @@ import (
 	"github.com/ginstarter/ginstarter/logging"
 	"github.com/ginstarter/ginstarter/metrics"
 	"github.com/ginstarter/ginstarter/middleware"
+	"github.com/ginstarter/ginstarter/routes"
 )
 
 // pieces are the service's middleware, in the order routes.Middleware
@@ -75,21 +76,16 @@ func run(args []string) error {
 		return fmt.Errorf("loading the default configuration: %w", err)
 	}
 	reg := prometheus.NewRegistry()
-	e := gin.New()
-	if *chain != "" {
-		if err := useMiddleware(e, *chain, reg, cfg); err != nil {
+	var e *gin.Engine
+	if *chain == "" {
+		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+		e = gin.New()
+		if err := itemRoutes(e); err != nil {
 			return err
 		}
-	} else {
-		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	}
-	store := controllers.NewMemoryItems()
-	items, err := controllers.NewItemMetrics(nil) // counted, registered nowhere
-	if err != nil {
+	} else if e, err = serviceEngine(*chain, reg, cfg); err != nil {
 		return err
 	}
-	e.POST("/v1/items", controllers.CreateItem(store, items))
-	e.GET("/v1/items/:id", controllers.GetItem(store))
 	// Without -timeouts, the server is net/http's zero value, as gin's
 	// engine.Run builds it: the baseline that the service is compared with.
 	srv := &http.Server{Addr: *addr, Handler: e} //nolint:gosec // the bare baseline (G112)
@@ -109,30 +105,52 @@ func run(args []string) error {
 	return <-errc
 }
 
-// useMiddleware gives e the service's engine settings (as routes.New sets
-// them) and the pieces of its middleware named in list, in the service's
-// order.
-func useMiddleware(e *gin.Engine, list string, reg *prometheus.Registry, cfg config.Config) error {
-	names := strings.Split(list, ",")
-	if list == "all" {
-		names = pieces
-	}
-	for _, n := range names {
-		if !slices.Contains(pieces, n) {
-			return fmt.Errorf("-middleware: unknown piece %q; want some of %s, or all", n, strings.Join(pieces, ", "))
-		}
-	}
-	e.RedirectTrailingSlash = false
-	e.RedirectFixedPath = false
-	e.HandleMethodNotAllowed = true
-	e.ContextWithFallback = true
-	if err := e.SetTrustedProxies(nil); err != nil {
-		return err
-	}
-	logger := logging.New(logging.NewOutput(os.Stdout, cfg.LogFlushInterval), "json", slog.LevelWarn)
-	m, err := metrics.New(reg, buildinfo.Info{}, metrics.Options{}) // also registers the Go and process collectors
+// itemRoutes adds the service's POST /v1/items and GET /v1/items/:id to e.
+func itemRoutes(e *gin.Engine) error {
+	store := controllers.NewMemoryItems()
+	items, err := controllers.NewItemMetrics(nil) // counted, registered nowhere
 	if err != nil {
 		return err
+	}
+	e.POST("/v1/items", controllers.CreateItem(store, items))
+	e.GET("/v1/items/:id", controllers.GetItem(store))
+	return nil
+}
+
+// serviceEngine returns, for "all", the service's own engine (routes.New,
+// with its default configuration and the JSON logger at warn writing to
+// stdout); for a list of pieces, an engine with the settings routes.New
+// gives its engine, those pieces of the service's middleware in the
+// service's order, and the item routes.
+func serviceEngine(list string, reg *prometheus.Registry, cfg config.Config) (*gin.Engine, error) {
+	names := strings.Split(list, ",")
+	for _, n := range names {
+		if n != "all" && !slices.Contains(pieces, n) {
+			return nil, fmt.Errorf("-middleware: unknown piece %q; want some of %s, or all", n, strings.Join(pieces, ", "))
+		}
+	}
+	m, err := metrics.New(reg, buildinfo.Info{}, metrics.Options{}) // also registers the Go and process collectors
+	if err != nil {
+		return nil, err
+	}
+	d := routes.Deps{
+		Logger:       logging.New(logging.NewOutput(os.Stdout, cfg.LogFlushInterval), "json", slog.LevelWarn),
+		Metrics:      m,
+		Items:        controllers.NewMemoryItems(),
+		Ready:        func() bool { return true },
+		MaxBodyBytes: cfg.MaxBodyBytes,
+	}
+	service, err := routes.New(d)
+	if err != nil || list == "all" {
+		return service, err
+	}
+	e := gin.New()
+	e.RedirectTrailingSlash = service.RedirectTrailingSlash
+	e.RedirectFixedPath = service.RedirectFixedPath
+	e.HandleMethodNotAllowed = service.HandleMethodNotAllowed
+	e.ContextWithFallback = service.ContextWithFallback
+	if err := e.SetTrustedProxies(d.TrustedProxies); err != nil {
+		return nil, err
 	}
 	probes := []string{"/healthz", "/readyz"}
 	for _, p := range pieces {
@@ -145,16 +163,16 @@ func useMiddleware(e *gin.Engine, list string, reg *prometheus.Registry, cfg con
 		case "secure":
 			e.Use(middleware.SecureHeaders())
 		case "accesslog":
-			e.Use(middleware.AccessLog(logger, probes...))
+			e.Use(middleware.AccessLog(d.Logger, probes...))
 		case "metrics":
-			e.Use(middleware.Metrics(m, probes...))
+			e.Use(middleware.Metrics(d.Metrics, probes...))
 		case "recovery":
-			e.Use(middleware.Recovery(logger, m))
+			e.Use(middleware.Recovery(d.Logger, d.Metrics))
 		case "bodylimit":
-			e.Use(middleware.BodyLimit(cfg.MaxBodyBytes))
+			e.Use(middleware.BodyLimit(d.MaxBodyBytes))
 		}
 	}
-	return nil
+	return e, itemRoutes(e)
 }
 
 // serveAdmin serves reg (the Go and process collectors, and the request
