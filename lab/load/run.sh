@@ -143,9 +143,9 @@ if [ -n "$LEVELS" ]; then
 	echo "|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 	declare -A lv
 	for c in $LEVELS; do
-		p=$(free_port); a=$(free_port); start_bare "$p" "$a" -timeouts; pid_b=$pid
+		p=$(free_port); a=$(free_port); start_side baret "$p" "$a"; pid_b=$pid
 		url_b=$(item_url "http://127.0.0.1:$p"); warm "$url_b" "$c"
-		p=$(free_port); a=$(free_port); start_service ginstarter warn "$p" "$a"; pid_s=$pid
+		p=$(free_port); a=$(free_port); start_side warn "$p" "$a"; pid_s=$pid
 		url_s=$(item_url "http://127.0.0.1:$p"); warm "$url_s" "$c"
 		for r in $(seq "$LEVEL_ROUNDS"); do
 			load "bare-c$c-$r" "$url_b" "$c" "$DURATION" "$pid_b"
