@@ -37,6 +37,7 @@ type Config struct {
 	NativeHistograms   bool          // METRICS_NATIVE_HISTOGRAMS
 	MaxInFlight        int           // MAX_IN_FLIGHT: 0 turns load shedding off
 	Pprof              bool          // PPROF_ENABLED: /debug/pprof/ on the admin listener
+	Tracing            Tracing       // OTEL_*: OpenTelemetry tracing, off by default
 }
 
 // TLS reports whether the public listener serves HTTPS.
@@ -58,7 +59,7 @@ type Var struct {
 // lists, and `go generate ./...` writes .env.example and the configuration
 // table of README.md from it.
 func Vars() []Var {
-	return []Var{
+	return append([]Var{
 		{"HTTP_ADDR", ":8080", "public HTTP listener, host:port", addr(func(c *Config) *string { return &c.HTTPAddr })},
 		{"ADMIN_ADDR", ":9090", "admin listener for /metrics and /healthz, host:port; keep it off the public network", addr(func(c *Config) *string { return &c.AdminAddr })},
 		{"LOG_LEVEL", "info", "debug, info, warn or error", parseLevel},
@@ -80,7 +81,7 @@ func Vars() []Var {
 		{"METRICS_NATIVE_HISTOGRAMS", "false", "also expose the request duration as a Prometheus native histogram", boolean(func(c *Config) *bool { return &c.NativeHistograms })},
 		{"MAX_IN_FLIGHT", "0", "most requests handled at once; more get 503 with Retry-After at once (probes excepted); 0 turns load shedding off", wholeNumber(func(c *Config) *int { return &c.MaxInFlight }, maxInFlightLimit)},
 		{"PPROF_ENABLED", "false", "serve net/http/pprof under /debug/pprof/ on the admin listener (never on the public one)", boolean(func(c *Config) *bool { return &c.Pprof })},
-	}
+	}, tracingVars()...)
 }
 
 // Load builds a Config from getenv. A variable that is unset or empty takes

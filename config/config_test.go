@@ -32,6 +32,13 @@ func defaults() config.Config {
 		IdleTimeout:        120 * time.Second,
 		MaxBodyBytes:       1 << 20,
 		MaxHeaderBytes:     64 << 10,
+		Tracing: config.Tracing{
+			ExportTimeout: 10 * time.Second,
+			Sampler:       "parentbased_always_on",
+			SamplerRatio:  1,
+			QueueSize:     2048,
+			ScheduleDelay: 5 * time.Second,
+		},
 	}
 }
 

@@ -6,12 +6,16 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // durationObserver records request durations in one series of
 // http_server_request_duration_seconds.
 type durationObserver interface {
 	observe(d time.Duration)
+	// observeSampled also keeps the observation as the exemplar of its
+	// bucket, linked to the sampled span sc.
+	observeSampled(d time.Duration, sc trace.SpanContext)
 }
 
 // durationBuckets are DurationBuckets, made once for every scrape, and
@@ -34,18 +38,30 @@ var (
 // about twice as much, for a consistency between count and sum under
 // concurrent scrapes that a latency histogram does not need.
 type classicSeries struct {
-	labels []string // method, route, status
-	counts []atomic.Uint64
-	sumNs  atomic.Int64
+	labels    []string // method, route, status
+	counts    []atomic.Uint64
+	sumNs     atomic.Int64
+	exemplars exemplars // nil unless exemplars are on
 }
 
-func (s *classicSeries) observe(d time.Duration) {
+func (s *classicSeries) observe(d time.Duration) { s.add(d) }
+
+func (s *classicSeries) observeSampled(d time.Duration, sc trace.SpanContext) {
+	i := s.add(d)
+	if s.exemplars != nil {
+		s.exemplars.store(i, d, sc)
+	}
+}
+
+// add counts d in its bucket and returns the bucket's index.
+func (s *classicSeries) add(d time.Duration) int {
 	i := 0
 	for i < len(durationBounds) && d > durationBounds[i] {
 		i++
 	}
 	s.counts[i].Add(1) // the last count is the +Inf bucket's own
 	s.sumNs.Add(int64(d))
+	return i
 }
 
 // metric returns a snapshot of s. Its count is the total of the bucket
@@ -60,7 +76,11 @@ func (s *classicSeries) metric(desc *prometheus.Desc) (prometheus.Metric, error)
 	}
 	total += s.counts[len(durationBounds)].Load()
 	sum := time.Duration(s.sumNs.Load()).Seconds()
-	return prometheus.NewConstHistogram(desc, total, sum, buckets, s.labels...)
+	m, err := prometheus.NewConstHistogram(desc, total, sum, buckets, s.labels...)
+	if err != nil || s.exemplars == nil {
+		return m, err
+	}
+	return s.exemplars.attach(m)
 }
 
 // promObserver adapts a client_golang histogram child, used when native
@@ -69,12 +89,21 @@ type promObserver struct{ o prometheus.Observer }
 
 func (p promObserver) observe(d time.Duration) { p.o.Observe(d.Seconds()) }
 
+func (p promObserver) observeSampled(d time.Duration, sc trace.SpanContext) {
+	if e, ok := p.o.(prometheus.ExemplarObserver); ok {
+		e.ObserveWithExemplar(d.Seconds(), exemplarLabels(sc))
+		return
+	}
+	p.o.Observe(d.Seconds())
+}
+
 // durationVec is the http_server_request_duration_seconds collector. By
 // default it holds classicSeries; with native histograms it is
 // client_golang's HistogramVec, which implements them.
 type durationVec struct {
-	desc   *prometheus.Desc
-	native *prometheus.HistogramVec // nil unless native histograms are on
+	desc      *prometheus.Desc
+	native    *prometheus.HistogramVec // nil unless native histograms are on
+	exemplars bool                     // classic series keep exemplars
 
 	mu     sync.Mutex
 	byKey  map[[3]string]durationObserver // under mu
@@ -96,7 +125,7 @@ func newDurationVec(opts Options) *durationVec {
 			NativeHistogramMaxBucketNumber: 160,
 		}, labels)}
 	}
-	return &durationVec{desc: prometheus.NewDesc(name, help, labels, nil)}
+	return &durationVec{desc: prometheus.NewDesc(name, help, labels, nil), exemplars: opts.Exemplars}
 }
 
 // with returns the observer of one series, creating it on first use. It
@@ -112,6 +141,9 @@ func (v *durationVec) with(method, route, status string) durationObserver {
 		return o
 	}
 	s := &classicSeries{labels: key[:], counts: make([]atomic.Uint64, len(durationBounds)+1)}
+	if v.exemplars {
+		s.exemplars = make(exemplars, len(durationBounds)+1)
+	}
 	if v.byKey == nil {
 		v.byKey = make(map[[3]string]durationObserver)
 	}

@@ -43,17 +43,22 @@ type Options struct {
 	// NativeHistograms adds a native (sparse) histogram representation to
 	// the request duration histogram, next to the classic buckets.
 	NativeHistograms bool
+	// Exemplars keeps, for each bucket of the request duration histogram,
+	// the trace and span of the latest sampled request that fell in it.
+	// They are exposed in the OpenMetrics and protobuf formats only.
+	Exemplars bool
 }
 
 // HTTP holds the request metrics of one HTTP server and caches the
 // per-label children, so that recording a request takes no allocation and
 // no label hashing once a route has been seen.
 type HTTP struct {
-	duration *durationVec
-	active   *activeVec
-	panics   *prometheus.CounterVec
-	shed     prometheus.Counter
-	cache    routeCache
+	duration  *durationVec
+	active    *activeVec
+	panics    *prometheus.CounterVec
+	shed      prometheus.Counter
+	cache     routeCache
+	exemplars bool
 }
 
 // New creates the HTTP request metrics, the counter of shed requests, the
@@ -68,7 +73,8 @@ func New(reg prometheus.Registerer, info buildinfo.Info, opts Options) (*HTTP, e
 			Name: "http_server_panics_total",
 			Help: "Number of panics recovered in HTTP handlers.",
 		}, []string{LabelRoute}),
-		shed: newShedCounter(),
+		shed:      newShedCounter(),
+		exemplars: opts.Exemplars,
 	}
 	m.cache.metrics = m
 	build := prometheus.NewGauge(prometheus.GaugeOpts{
@@ -99,6 +105,9 @@ func New(reg prometheus.Registerer, info buildinfo.Info, opts Options) (*HTTP, e
 func (m *HTTP) Route(method, route string) *Route {
 	return m.cache.get(method, route)
 }
+
+// Exemplars reports whether sampled requests leave exemplars (Options).
+func (m *HTTP) Exemplars() bool { return m.exemplars }
 
 // Panic counts one recovered panic in a handler of route.
 func (m *HTTP) Panic(route string) {

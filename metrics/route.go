@@ -8,6 +8,8 @@ import (
 	"sync/atomic"
 	"time"
 	"unsafe"
+
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Status codes that net/http lets a handler send span 100 to 999.
@@ -21,6 +23,12 @@ const (
 var standardMethods = [...]string{
 	http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodDelete,
 	http.MethodConnect, http.MethodOptions, http.MethodTrace, http.MethodPatch,
+}
+
+// StandardMethod reports whether method is one of the methods that keep
+// their own label value; any other is labelled MethodOther.
+func StandardMethod(method string) bool {
+	return methodIndex(method) < len(standardMethods)
 }
 
 // methodIndex returns the index of method in standardMethods, or
@@ -67,6 +75,13 @@ func (r *Route) Start() { r.active.Add(1) }
 func (r *Route) Done(status int, d time.Duration) {
 	r.active.Add(-1)
 	r.observer(status).observe(d)
+}
+
+// DoneSampled is Done for a request traced by the sampled span sc: when
+// exemplars are on, the observation becomes the exemplar of its bucket.
+func (r *Route) DoneSampled(status int, d time.Duration, sc trace.SpanContext) {
+	r.active.Add(-1)
+	r.observer(status).observeSampled(d, sc)
 }
 
 // observer returns the histogram series for status, creating it on first

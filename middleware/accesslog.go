@@ -68,6 +68,7 @@ func writeLine(out *logging.Output, level slog.Level, c *gin.Context, start time
 	bp, _ := lines.Get().(*[]byte) // the pool holds nothing else
 	b := logging.AppendStart((*bp)[:0], start.Add(d), level, lineMsg)
 	b = logging.AppendString(b, keyRequestID, RequestIDOf(c))
+	b = appendSpanContext(b, spanContextOf(c))
 	b = logging.AppendString(b, keyMethod, c.Request.Method)
 	b = logging.AppendString(b, keyRoute, c.FullPath())
 	b = logging.AppendString(b, keyPath, c.Request.URL.Path)
@@ -91,8 +92,9 @@ func writeLine(out *logging.Output, level slog.Level, c *gin.Context, start time
 // request and names only this function.
 func logRequest(h slog.Handler, level slog.Level, c *gin.Context, start time.Time, d time.Duration) {
 	r := slog.NewRecord(start.Add(d), level, lineMsg, 0)
+	r.AddAttrs(slog.String(keyRequestID, RequestIDOf(c)))
+	r.AddAttrs(spanContextAttrs(spanContextOf(c))...)
 	r.AddAttrs(
-		slog.String(keyRequestID, RequestIDOf(c)),
 		slog.String(keyMethod, c.Request.Method),
 		slog.String(keyRoute, c.FullPath()),
 		slog.String(keyPath, c.Request.URL.Path),

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/ginstarter/ginstarter/apierror"
 	"github.com/ginstarter/ginstarter/metrics"
@@ -19,12 +20,16 @@ import (
 // 500 that Recovery wrote, and the in-flight count is restored by a defer
 // even while a panic unwinds. A request whose client went away before
 // anything was written is recorded, and answered, with status 499.
+//
+// When m keeps exemplars, a request whose span (from Tracing, which must
+// run outside) is sampled leaves its trace and span IDs on its bucket.
 func Metrics(m *metrics.HTTP, skip ...string) gin.HandlerFunc {
 	skip = slices.Clone(skip)
 	// Durations are measured as offsets from epoch with time.Since, which
 	// reads only the monotonic clock; time.Now would also read the wall
 	// clock, which costs as much again and is not needed here.
 	epoch := time.Now()
+	exemplars := m.Exemplars()
 	return func(c *gin.Context) {
 		route := c.FullPath()
 		// A scan of a few strings is cheaper than a map lookup: most
@@ -36,7 +41,16 @@ func Metrics(m *metrics.HTTP, skip ...string) gin.HandlerFunc {
 		rec := m.Route(c.Request.Method, route)
 		start := time.Since(epoch)
 		rec.Start()
-		defer func() { rec.Done(finalStatus(c), time.Since(epoch)-start) }()
+		defer func() {
+			status, d := finalStatus(c), time.Since(epoch)-start
+			if exemplars {
+				if sc := trace.SpanContextFromContext(c.Request.Context()); sc.IsSampled() {
+					rec.DoneSampled(status, d, sc)
+					return
+				}
+			}
+			rec.Done(status, d)
+		}()
 		c.Next()
 	}
 }

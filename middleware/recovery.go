@@ -9,6 +9,8 @@ import (
 	"syscall"
 
 	"github.com/gin-gonic/gin"
+	semconv "go.opentelemetry.io/otel/semconv/v1.40.0"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/ginstarter/ginstarter/apierror"
 )
@@ -54,12 +56,19 @@ func recovered(c *gin.Context, logger *slog.Logger, panics PanicCounter, v any) 
 		return
 	}
 	panics.Panic(c.FullPath())
-	logger.LogAttrs(c.Request.Context(), slog.LevelError, "panic recovered",
-		slog.String("request_id", RequestIDOf(c)),
+	stack := string(debug.Stack())
+	attrs := []slog.Attr{slog.String("request_id", RequestIDOf(c))}
+	attrs = append(attrs, spanContextAttrs(spanContextOf(c))...)
+	attrs = append(attrs,
 		slog.String("method", c.Request.Method),
 		slog.String("route", c.FullPath()),
 		slog.String("panic", fmt.Sprint(v)),
-		slog.String("stack", string(debug.Stack())))
+		slog.String("stack", stack))
+	logger.LogAttrs(c.Request.Context(), slog.LevelError, "panic recovered", attrs...)
+	// The server span (when the request is traced) ends as a 500 from its
+	// status; the exception event says why.
+	trace.SpanFromContext(c.Request.Context()).RecordError(
+		fmt.Errorf("panic: %v", v), trace.WithAttributes(semconv.ExceptionStacktrace(stack)))
 	if c.Writer.Written() {
 		panic(http.ErrAbortHandler)
 	}

@@ -10,6 +10,8 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/ginstarter/ginstarter/buildinfo"
 	"github.com/ginstarter/ginstarter/controllers"
@@ -29,6 +31,10 @@ type Deps struct {
 	MaxInFlight    int      // 0 sheds nothing
 	TrustedProxies []string // nil trusts no proxy
 	DemoEndpoints  bool
+	// Tracer, when not nil, gives every request but the probes a server
+	// span; Propagator reads the caller's trace from the request headers.
+	Tracer     trace.Tracer
+	Propagator propagation.TextMapPropagator
 }
 
 // Probe routes are neither counted in the request metrics nor logged at
@@ -77,18 +83,23 @@ func New(d Deps) (*gin.Engine, error) {
 }
 
 // Middleware returns the middleware of every public route, outermost first:
-// request ID, headers, access log, metrics, recovery, load shedding (only
-// when MaxInFlight is set), body limit. Metrics sits outside recovery so
+// request ID, headers, tracing (only when Tracer is set), access log,
+// metrics, recovery, load shedding (only when MaxInFlight is set), body
+// limit. Tracing sits outside the access log and metrics so that they see
+// the request's span, and outside recovery so that its span ends with the
+// 500 of a recovered panic. Metrics sits outside recovery so
 // that a recovered panic is recorded with its 500, and outside shedding so
 // that a shed request is recorded with its 503.
 func Middleware(d Deps) []gin.HandlerFunc {
-	chain := []gin.HandlerFunc{
-		middleware.RequestID(),
-		middleware.SecureHeaders(),
+	chain := []gin.HandlerFunc{middleware.RequestID(), middleware.SecureHeaders()}
+	if d.Tracer != nil {
+		chain = append(chain, middleware.Tracing(d.Tracer, d.Propagator, probes...))
+	}
+	chain = append(chain,
 		middleware.AccessLog(d.Logger, probes...),
 		middleware.Metrics(d.Metrics, probes...),
 		middleware.Recovery(d.Logger, d.Metrics),
-	}
+	)
 	if d.MaxInFlight > 0 {
 		chain = append(chain, middleware.Shed(d.MaxInFlight, d.Metrics, probes...))
 	}

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -26,6 +27,7 @@ import (
 	"github.com/ginstarter/ginstarter/logging"
 	"github.com/ginstarter/ginstarter/metrics"
 	"github.com/ginstarter/ginstarter/routes"
+	"github.com/ginstarter/ginstarter/tracing"
 )
 
 // adminShutdownTimeout bounds the wait for scrapes in flight at the end.
@@ -51,10 +53,20 @@ func Run(ctx context.Context, build buildinfo.Info, getenv func(string) string, 
 	defer signal.Stop(signals)
 
 	reg := prometheus.NewRegistry()
-	httpMetrics, err := metrics.New(reg, build, metrics.Options{NativeHistograms: cfg.NativeHistograms})
+	httpMetrics, err := metrics.New(reg, build, metrics.Options{
+		NativeHistograms: cfg.NativeHistograms,
+		Exemplars:        cfg.Tracing.Enabled(),
+	})
 	if err != nil {
 		return err
 	}
+	traces, err := tracing.New(ctx, cfg.Tracing, filepath.Base(os.Args[0]), build, reg, logger)
+	if err != nil {
+		return err
+	}
+	// On the paths that return early; the graceful path flushes the spans
+	// within the shutdown timeout below.
+	defer shutdownTracing(ctx, traces, logger)
 	var ready atomic.Bool
 	engine, err := routes.New(routes.Deps{
 		Logger:         logger,
@@ -67,6 +79,8 @@ func Run(ctx context.Context, build buildinfo.Info, getenv func(string) string, 
 		MaxInFlight:    cfg.MaxInFlight,
 		TrustedProxies: cfg.TrustedProxies,
 		DemoEndpoints:  cfg.DemoEndpoints,
+		Tracer:         traces.Tracer(),
+		Propagator:     traces.Propagator(),
 	})
 	if err != nil {
 		return err
@@ -107,6 +121,7 @@ func Run(ctx context.Context, build buildinfo.Info, getenv func(string) string, 
 		slog.Bool("tls", cfg.TLS()),
 		slog.Int("max_in_flight", cfg.MaxInFlight),
 		slog.Bool("pprof", cfg.Pprof),
+		slog.Bool("tracing", traces.Enabled()),
 		slog.String("version", build.Version),
 		slog.String("revision", build.Revision))
 	// The lines that mark the process's phases are written at once, not
@@ -142,6 +157,11 @@ func Run(ctx context.Context, build buildinfo.Info, getenv func(string) string, 
 	logger.Info("shutdown: waiting for requests in flight", slog.Duration("timeout", cfg.ShutdownTimeout))
 	_ = logOut.Flush()
 	publicErr := public.Shutdown(shutdownCtx)
+	// The spans of the requests that finished are exported within what is
+	// left of the shutdown timeout.
+	if err := traces.Shutdown(shutdownCtx); err != nil {
+		logger.Warn("shutdown: spans not exported", slog.String("error", err.Error()))
+	}
 	// The admin server goes last, so that /metrics can be scraped until the
 	// last request has finished; it gets its own short deadline because the
 	// public shutdown may have used all of the first.
@@ -153,6 +173,16 @@ func Run(ctx context.Context, build buildinfo.Info, getenv func(string) string, 
 	}
 	logger.Info("shutdown: done")
 	return nil
+}
+
+// shutdownTracing stops tracing on a path where the graceful shutdown did
+// not; a second Shutdown does nothing.
+func shutdownTracing(ctx context.Context, traces *tracing.Tracing, logger *slog.Logger) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), adminShutdownTimeout)
+	defer cancel()
+	if err := traces.Shutdown(ctx); err != nil {
+		logger.Warn("spans not exported", slog.String("error", err.Error()))
+	}
 }
 
 // exitOnSignal waits for a second SIGINT or SIGTERM until done is closed.
