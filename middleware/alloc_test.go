@@ -12,6 +12,10 @@ import (
 	"testing"
 
 	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/ginstarter/ginstarter/buildinfo"
+	"github.com/ginstarter/ginstarter/metrics"
 )
 
 // TestMetricsAndRecoveryDoNotAllocate asserts the 0 allocs/op the README
@@ -24,6 +28,25 @@ func TestMetricsAndRecoveryDoNotAllocate(t *testing.T) {
 	req := httptest.NewRequest(http.MethodGet, "/users/42", nil)
 	w := &discardWriter{h: make(http.Header)}
 	e.ServeHTTP(w, req) // first use creates the route's children
+	if allocs := testing.AllocsPerRun(1000, func() { e.ServeHTTP(w, req) }); allocs != 0 {
+		t.Errorf("allocs per request = %v, want 0", allocs)
+	}
+}
+
+// TestMetricsWithExemplarsDoNotAllocateWithoutASampledSpan: with exemplars
+// on (tracing configured), a request that carries no sampled span costs
+// what it did before.
+func TestMetricsWithExemplarsDoNotAllocateWithoutASampledSpan(t *testing.T) {
+	m, err := metrics.New(prometheus.NewRegistry(), buildinfo.Info{}, metrics.Options{Exemplars: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := gin.New()
+	e.Use(metricsAndRecovery(m)...)
+	e.GET("/users/:id", okHandler)
+	req := httptest.NewRequest(http.MethodGet, "/users/42", nil)
+	w := &discardWriter{h: make(http.Header)}
+	e.ServeHTTP(w, req)
 	if allocs := testing.AllocsPerRun(1000, func() { e.ServeHTTP(w, req) }); allocs != 0 {
 		t.Errorf("allocs per request = %v, want 0", allocs)
 	}

@@ -1,6 +1,7 @@
 package middleware_test
 
 import (
+	"context"
 	"io"
 	"log/slog"
 	"net/http"
@@ -10,6 +11,8 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/propagation"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	"github.com/ginstarter/ginstarter/buildinfo"
 	"github.com/ginstarter/ginstarter/controllers"
@@ -63,6 +66,15 @@ func BenchmarkMiddleware(b *testing.B) {
 		{"metrics+recovery", func(b *testing.B) []gin.HandlerFunc {
 			return metricsAndRecovery(newBenchMetrics(b))
 		}},
+		// Tracing in front of metrics and recovery, with exemplars on and
+		// the SDK's provider, whose finished spans go nowhere: the cost of
+		// the span, not of its export.
+		{"tracing+metrics+recovery/unsampled", func(b *testing.B) []gin.HandlerFunc {
+			return tracingChain(b, sdktrace.NeverSample())
+		}},
+		{"tracing+metrics+recovery/sampled", func(b *testing.B) []gin.HandlerFunc {
+			return tracingChain(b, sdktrace.AlwaysSample())
+		}},
 	}
 	for _, s := range stacks {
 		b.Run(s.name, func(b *testing.B) {
@@ -100,6 +112,18 @@ func BenchmarkMiddleware(b *testing.B) {
 			serveLoop(b, e)
 		})
 	}
+}
+
+// tracingChain returns Tracing, with a provider that samples with sampler,
+// in front of metrics (with exemplars) and recovery.
+func tracingChain(b *testing.B, sampler sdktrace.Sampler) []gin.HandlerFunc {
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSampler(sampler))
+	b.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
+	m, err := metrics.New(prometheus.NewRegistry(), buildinfo.Info{}, metrics.Options{Exemplars: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return append([]gin.HandlerFunc{middleware.Tracing(tp.Tracer("bench"), propagation.TraceContext{})}, metricsAndRecovery(m)...)
 }
 
 func serveLoop(b *testing.B, e *gin.Engine) {

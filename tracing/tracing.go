@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"maps"
 	"slices"
+	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/otel/attribute"
@@ -55,16 +56,8 @@ func New(ctx context.Context, cfg config.Tracing, service string, build buildinf
 	if err != nil {
 		return nil, err
 	}
-	// As the specification orders: OTEL_SERVICE_NAME, then service.name in
-	// OTEL_RESOURCE_ATTRIBUTES, then the default.
-	if v := cfg.Resource[string(semconv.ServiceNameKey)]; v != "" {
-		service = v
-	}
-	if cfg.ServiceName != "" {
-		service = cfg.ServiceName
-	}
 	provider := sdktrace.NewTracerProvider(
-		sdktrace.WithResource(newResource(service, build, cfg.Resource)),
+		sdktrace.WithResource(newResource(serviceName(cfg, service), build, cfg.Resource)),
 		sdktrace.WithSampler(newSampler(cfg.Sampler, cfg.SamplerRatio)),
 		sdktrace.WithSpanProcessor(q),
 	)
@@ -110,12 +103,11 @@ func exporterOptions(cfg config.Tracing) []otlptracehttp.Option {
 	if headers == nil {
 		headers = map[string]string{}
 	}
-	return []otlptracehttp.Option{
+	opts := []otlptracehttp.Option{
 		otlptracehttp.WithEndpointURL(cfg.Endpoint),
 		otlptracehttp.WithHeaders(headers),
 		otlptracehttp.WithTimeout(cfg.ExportTimeout),
 		otlptracehttp.WithCompression(otlptracehttp.NoCompression),
-		otlptracehttp.WithTLSClientConfig(&tls.Config{MinVersion: tls.VersionTLS12}),
 		// Retries stop when one export has taken OTEL_EXPORTER_OTLP_TIMEOUT,
 		// so that a failing collector holds the queue for no longer.
 		otlptracehttp.WithRetry(otlptracehttp.RetryConfig{
@@ -125,6 +117,25 @@ func exporterOptions(cfg config.Tracing) []otlptracehttp.Option {
 			MaxElapsedTime:  cfg.ExportTimeout,
 		}),
 	}
+	if strings.HasPrefix(cfg.Endpoint, "https://") {
+		// The system's roots; the exporter would otherwise read
+		// certificate files named in the environment.
+		opts = append(opts, otlptracehttp.WithTLSClientConfig(&tls.Config{MinVersion: tls.VersionTLS12}))
+	}
+	return opts
+}
+
+// serviceName picks the service.name as the specification orders:
+// OTEL_SERVICE_NAME, then service.name in OTEL_RESOURCE_ATTRIBUTES, then
+// the default.
+func serviceName(cfg config.Tracing, byDefault string) string {
+	if cfg.ServiceName != "" {
+		return cfg.ServiceName
+	}
+	if v := cfg.Resource[string(semconv.ServiceNameKey)]; v != "" {
+		return v
+	}
+	return byDefault
 }
 
 // newResource describes the service: service.name and service.version, then
