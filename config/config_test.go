@@ -171,6 +171,24 @@ func TestLoadInvalid(t *testing.T) {
 		{"MAX_IN_FLIGHT", "2.5", "0 to 1000000"},
 		{"MAX_IN_FLIGHT", "1000001", "0 to 1000000"},
 		{"PPROF_ENABLED", "on", "true or false"},
+		{"OTEL_EXPORTER_OTLP_ENDPOINT", "collector:4318", "http://"},
+		{"OTEL_EXPORTER_OTLP_ENDPOINT", "grpc://collector:4317", "http://"},
+		{"OTEL_EXPORTER_OTLP_ENDPOINT", "http://", "with a host"},
+		{"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "http://c:4318/v1/traces?x=1", "without a query"},
+		{"OTEL_EXPORTER_OTLP_HEADERS", "api-key", "key=value"},
+		{"OTEL_EXPORTER_OTLP_HEADERS", "=v", "key=value"},
+		{"OTEL_EXPORTER_OTLP_HEADERS", "k=%zz", `"k"`},
+		{"OTEL_EXPORTER_OTLP_TIMEOUT", "10s", "milliseconds"},
+		{"OTEL_EXPORTER_OTLP_TIMEOUT", "0", "milliseconds"},
+		{"OTEL_RESOURCE_ATTRIBUTES", "a=1,b", "key=value"},
+		{"OTEL_TRACES_SAMPLER", "sometimes", "parentbased_always_on"},
+		{"OTEL_TRACES_SAMPLER_ARG", "1.5", "0 to 1"},
+		{"OTEL_TRACES_SAMPLER_ARG", "NaN", "0 to 1"},
+		{"OTEL_TRACES_SAMPLER_ARG", "half", "0 to 1"},
+		{"OTEL_BSP_MAX_QUEUE_SIZE", "0", "1 to"},
+		{"OTEL_BSP_MAX_QUEUE_SIZE", "1048577", "1 to"},
+		{"OTEL_BSP_SCHEDULE_DELAY", "5s", "milliseconds"},
+		{"OTEL_BSP_SCHEDULE_DELAY", "86400001", "milliseconds"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name+"="+tt.value, func(t *testing.T) {
@@ -189,14 +207,16 @@ func TestLoadInvalid(t *testing.T) {
 
 func TestLoadReportsEveryBadVariable(t *testing.T) {
 	bad := map[string]string{
-		"HTTP_ADDR":        "nowhere",
-		"LOG_LEVEL":        "loud",
-		"SHUTDOWN_TIMEOUT": "-1s",
-		"MAX_BODY_BYTES":   "0",
-		"TRUSTED_PROXIES":  "bogus",
-		"DEMO_ENDPOINTS":   "maybe",
-		"TLS_CERT_FILE":    "cert.pem",
-		"MAX_IN_FLIGHT":    "-3",
+		"HTTP_ADDR":                   "nowhere",
+		"LOG_LEVEL":                   "loud",
+		"SHUTDOWN_TIMEOUT":            "-1s",
+		"MAX_BODY_BYTES":              "0",
+		"TRUSTED_PROXIES":             "bogus",
+		"DEMO_ENDPOINTS":              "maybe",
+		"TLS_CERT_FILE":               "cert.pem",
+		"MAX_IN_FLIGHT":               "-3",
+		"OTEL_EXPORTER_OTLP_ENDPOINT": "nowhere",
+		"OTEL_TRACES_SAMPLER_ARG":     "2",
 	}
 	msg := loadErr(t, bad)
 	for name := range bad {

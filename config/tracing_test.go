@@ -1,9 +1,7 @@
 package config_test
 
 import (
-	"maps"
 	"reflect"
-	"strings"
 	"testing"
 	"time"
 
@@ -60,60 +58,5 @@ func TestLoadTracing(t *testing.T) {
 				t.Errorf("Enabled() = %v with endpoint %q", got.Tracing.Enabled(), got.Tracing.Endpoint)
 			}
 		})
-	}
-}
-
-func TestLoadTracingInvalid(t *testing.T) {
-	tests := []struct {
-		name, value, alsoInMsg string
-	}{
-		{"OTEL_EXPORTER_OTLP_ENDPOINT", "collector:4318", "http://"},
-		{"OTEL_EXPORTER_OTLP_ENDPOINT", "grpc://collector:4317", "http://"},
-		{"OTEL_EXPORTER_OTLP_ENDPOINT", "http://", "with a host"},
-		{"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "http://c:4318/v1/traces?x=1", "without a query"},
-		{"OTEL_EXPORTER_OTLP_HEADERS", "api-key", "key=value"},
-		{"OTEL_EXPORTER_OTLP_HEADERS", "=v", "key=value"},
-		{"OTEL_EXPORTER_OTLP_HEADERS", "k=%zz", `"k"`},
-		{"OTEL_EXPORTER_OTLP_TIMEOUT", "10s", "milliseconds"},
-		{"OTEL_EXPORTER_OTLP_TIMEOUT", "0", "milliseconds"},
-		{"OTEL_RESOURCE_ATTRIBUTES", "a=1,b", "key=value"},
-		{"OTEL_TRACES_SAMPLER", "sometimes", "parentbased_always_on"},
-		{"OTEL_TRACES_SAMPLER_ARG", "1.5", "0 to 1"},
-		{"OTEL_TRACES_SAMPLER_ARG", "NaN", "0 to 1"},
-		{"OTEL_TRACES_SAMPLER_ARG", "half", "0 to 1"},
-		{"OTEL_BSP_MAX_QUEUE_SIZE", "0", "1 to"},
-		{"OTEL_BSP_MAX_QUEUE_SIZE", "1048577", "1 to"},
-		{"OTEL_BSP_SCHEDULE_DELAY", "5s", "milliseconds"},
-		{"OTEL_BSP_SCHEDULE_DELAY", "86400001", "milliseconds"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name+"="+tt.value, func(t *testing.T) {
-			msg := loadErr(t, map[string]string{tt.name: tt.value})
-			for _, want := range []string{tt.name, tt.alsoInMsg} {
-				if !strings.Contains(msg, want) {
-					t.Errorf("error %q does not mention %q", msg, want)
-				}
-			}
-		})
-	}
-}
-
-func TestLoadTracingReportsEveryBadVariable(t *testing.T) {
-	bad := map[string]string{
-		"OTEL_EXPORTER_OTLP_ENDPOINT": "nowhere",
-		"OTEL_TRACES_SAMPLER":         "sometimes",
-		"OTEL_TRACES_SAMPLER_ARG":     "2",
-		"OTEL_BSP_MAX_QUEUE_SIZE":     "-1",
-	}
-	vars := maps.Clone(bad)
-	vars["LOG_LEVEL"] = "loud"
-	msg := loadErr(t, vars)
-	for name := range vars {
-		if !strings.Contains(msg, name) {
-			t.Errorf("error does not mention %s:\n%s", name, msg)
-		}
-	}
-	if n := strings.Count(msg, "\n") + 1; n != len(vars) {
-		t.Errorf("got %d messages for %d bad variables:\n%s", n, len(vars), msg)
 	}
 }

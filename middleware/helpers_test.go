@@ -36,8 +36,16 @@ type stack struct {
 
 func newStack(tb testing.TB) *stack {
 	tb.Helper()
+	return newStackWith(tb, metrics.Options{})
+}
+
+// newStackWith is newStack with metrics options, and with the handlers
+// outer in front of the access log (Tracing, in the order
+// routes.Middleware uses).
+func newStackWith(tb testing.TB, opts metrics.Options, outer ...gin.HandlerFunc) *stack {
+	tb.Helper()
 	reg := prometheus.NewRegistry()
-	m, err := metrics.New(reg, buildinfo.Info{Version: "test"}, metrics.Options{})
+	m, err := metrics.New(reg, buildinfo.Info{Version: "test"}, opts)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -46,8 +54,9 @@ func newStack(tb testing.TB) *stack {
 	logger := logging.New(logging.NewOutput(logs, 0), "json", slog.LevelDebug)
 	e := gin.New()
 	e.HandleMethodNotAllowed = true
+	e.Use(middleware.RequestID())
+	e.Use(outer...)
 	e.Use(
-		middleware.RequestID(),
 		middleware.AccessLog(logger, "/healthz"),
 		middleware.Metrics(m, "/healthz"),
 		middleware.Recovery(logger, m),

@@ -2,13 +2,11 @@ package middleware_test
 
 import (
 	"context"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"testing"
 
 	"github.com/gin-gonic/gin"
-	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/propagation"
@@ -17,12 +15,8 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/ginstarter/ginstarter/apierror"
-	"github.com/ginstarter/ginstarter/buildinfo"
-	"github.com/ginstarter/ginstarter/logging"
 	"github.com/ginstarter/ginstarter/metrics"
 	"github.com/ginstarter/ginstarter/middleware"
-
-	"github.com/ginstarter/ginstarter/internal/testkit"
 )
 
 // Trace and span IDs that test callers send in traceparent.
@@ -54,29 +48,13 @@ func newTracedStack(tb testing.TB, sampler sdktrace.Sampler, opts metrics.Option
 	spans := tracetest.NewSpanRecorder()
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSampler(sampler), sdktrace.WithSpanProcessor(spans))
 	tb.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
-	reg := prometheus.NewRegistry()
 	opts.Exemplars = true
-	m, err := metrics.New(reg, buildinfo.Info{Version: "test"}, opts)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	logs := &testkit.LogBuffer{}
-	logger := logging.New(logging.NewOutput(logs, 0), "json", slog.LevelDebug)
-	e := gin.New()
-	e.HandleMethodNotAllowed = true
-	e.Use(
-		middleware.RequestID(),
-		middleware.Tracing(tp.Tracer("test"), propagation.TraceContext{}, "/healthz"),
-		middleware.AccessLog(logger, "/healthz"),
-		middleware.Metrics(m, "/healthz"),
-		middleware.Recovery(logger, m),
-	)
-	e.NoRoute(func(c *gin.Context) { apierror.Abort(c, apierror.New(apierror.CodeNotFound, "no such endpoint")) })
-	e.GET("/items/:id", func(c *gin.Context) { c.String(http.StatusOK, "ok") })
-	e.GET("/healthz", func(c *gin.Context) { c.String(http.StatusOK, "ok") })
-	e.GET("/panic", func(*gin.Context) { panic("boom") })
-	e.GET("/wait", func(c *gin.Context) { <-c.Request.Context().Done() })
-	return &tracedStack{stack: &stack{engine: e, reg: reg, log: logs}, spans: spans}
+	s := newStackWith(tb, opts, middleware.Tracing(tp.Tracer("test"), propagation.TraceContext{}, "/healthz"))
+	s.engine.GET("/items/:id", func(c *gin.Context) { c.String(http.StatusOK, "ok") })
+	s.engine.GET("/healthz", func(c *gin.Context) { c.String(http.StatusOK, "ok") })
+	s.engine.GET("/panic", func(*gin.Context) { panic("boom") })
+	s.engine.GET("/wait", func(c *gin.Context) { <-c.Request.Context().Done() })
+	return &tracedStack{stack: s, spans: spans}
 }
 
 // serve sends a request with the given traceparent ("" for none).
