@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"bufio"
+	"context"
 	"log/slog"
 	"maps"
 	"os"
@@ -15,9 +16,11 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/ginstarter/ginstarter/buildinfo"
+	"github.com/ginstarter/ginstarter/config"
 	"github.com/ginstarter/ginstarter/controllers"
 	"github.com/ginstarter/ginstarter/metrics"
 	"github.com/ginstarter/ginstarter/routes"
+	"github.com/ginstarter/ginstarter/tracing"
 )
 
 // TestReadmeMetricsTable keeps README.md's metrics table equal to the
@@ -37,6 +40,18 @@ func TestReadmeMetricsTable(t *testing.T) {
 		t.Fatal(err)
 	}
 	metrics.Handler(reg, reg) // registers the scrape counters
+	// Tracing registers its export queue's metrics when it is on.
+	cfg, err := config.Load(func(k string) string {
+		return map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:1"}[k]
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	traces, err := tracing.New(t.Context(), cfg.Tracing, "test", buildinfo.Info{}, reg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = traces.Shutdown(context.Background()) })
 	// Vectors show a family only once they have a series.
 	r := m.Route("GET", "/v1/items/:id")
 	r.Start()
