@@ -95,6 +95,10 @@ func Load(getenv func(string) string) (Config, error) {
 			value = v.Default
 		}
 		if err := v.parse(&c, value); err != nil {
+			if errors.As(err, new(secretError)) {
+				errs = append(errs, fmt.Errorf("%s (value not shown): %w", v.Name, err))
+				continue
+			}
 			errs = append(errs, fmt.Errorf("%s=%q: %w", v.Name, value, err))
 		}
 	}

@@ -42,7 +42,7 @@ func tracingVars() []Var {
 	return []Var{
 		{"OTEL_EXPORTER_OTLP_ENDPOINT", "", "OTLP/HTTP collector base URL, such as http://otel-collector:4318 (spans go to its /v1/traces); tracing is off while this and the next are empty", otlpURL("/v1/traces")},
 		{"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "", "full OTLP/HTTP traces URL; wins over OTEL_EXPORTER_OTLP_ENDPOINT", otlpURL("")},
-		{"OTEL_EXPORTER_OTLP_HEADERS", "", "headers sent with every export, key=value pairs separated by commas (values percent-encoded)", keyValues(func(t *Tracing) *map[string]string { return &t.Headers })},
+		{"OTEL_EXPORTER_OTLP_HEADERS", "", "headers sent with every export, key=value pairs separated by commas (values percent-encoded)", secret(keyValues(func(t *Tracing) *map[string]string { return &t.Headers }))},
 		{"OTEL_EXPORTER_OTLP_TIMEOUT", "10000", "longest time in milliseconds one export may take, retries included", millis(func(t *Tracing) *time.Duration { return &t.ExportTimeout })},
 		{"OTEL_SERVICE_NAME", "", "service.name of every span; empty: the binary's name", func(c *Config, v string) error { c.Tracing.ServiceName = v; return nil }},
 		{"OTEL_RESOURCE_ATTRIBUTES", "", "more resource attributes, key=value pairs separated by commas, such as deployment.environment.name=prod", keyValues(func(t *Tracing) *map[string]string { return &t.Resource })},
@@ -85,11 +85,12 @@ func keyValues(field func(*Tracing) *map[string]string) func(*Config, string) er
 			return nil
 		}
 		m := make(map[string]string)
-		for pair := range strings.SplitSeq(v, ",") {
+		for i, pair := range strings.Split(v, ",") {
 			key, value, ok := strings.Cut(pair, "=")
 			key = strings.TrimSpace(key)
 			if !ok || key == "" {
-				return fmt.Errorf("want key=value pairs separated by commas; %q is not one", strings.TrimSpace(pair))
+				// The pair is not quoted: it may hold a credential.
+				return fmt.Errorf("want key=value pairs separated by commas; pair %d is not one", i+1)
 			}
 			decoded, err := url.PathUnescape(strings.TrimSpace(value))
 			if err != nil {
@@ -98,6 +99,22 @@ func keyValues(field func(*Tracing) *map[string]string) func(*Config, string) er
 			m[key] = decoded
 		}
 		*field(&c.Tracing) = m
+		return nil
+	}
+}
+
+// secretError marks an error about a value that must not be printed, such
+// as headers that carry credentials.
+type secretError struct{ error }
+
+func (e secretError) Unwrap() error { return e.error }
+
+// secret makes parse's errors secretErrors.
+func secret(parse func(*Config, string) error) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		if err := parse(c, v); err != nil {
+			return secretError{err}
+		}
 		return nil
 	}
 }

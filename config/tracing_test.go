@@ -2,6 +2,7 @@ package config_test
 
 import (
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -58,5 +59,20 @@ func TestLoadTracing(t *testing.T) {
 				t.Errorf("Enabled() = %v with endpoint %q", got.Tracing.Enabled(), got.Tracing.Endpoint)
 			}
 		})
+	}
+}
+
+// TestLoadHidesHeaderValues: the headers may carry credentials, so a bad
+// value is named but never printed.
+func TestLoadHidesHeaderValues(t *testing.T) {
+	for _, v := range []string{"authorization=Bearer%zzs3cret", "s3cret-token"} {
+		msg := loadErr(t, map[string]string{"OTEL_EXPORTER_OTLP_HEADERS": v})
+		if !strings.Contains(msg, "OTEL_EXPORTER_OTLP_HEADERS") || strings.Contains(msg, "s3cret") {
+			t.Errorf("error for %q: %q; want the variable named and the value not shown", v, msg)
+		}
+	}
+	// The control: another variable's bad value is shown.
+	if msg := loadErr(t, map[string]string{"OTEL_RESOURCE_ATTRIBUTES": "s3cret"}); !strings.Contains(msg, "s3cret") {
+		t.Errorf("error %q does not show the value of OTEL_RESOURCE_ATTRIBUTES", msg)
 	}
 }

@@ -164,9 +164,9 @@ func spanName(method, route string) string {
 }
 
 // headerCarrier reads and writes http.Header for a propagator. It looks up
-// the W3C Trace Context headers under their canonical names directly:
-// propagation.HeaderCarrier canonicalizes the key on every call, which
-// allocates for these two.
+// the W3C Trace Context and Baggage headers under their canonical names
+// directly: propagation.HeaderCarrier canonicalizes the key on every call,
+// which allocates for these three.
 type headerCarrier http.Header
 
 func (h headerCarrier) Get(key string) string {
@@ -176,6 +176,8 @@ func (h headerCarrier) Get(key string) string {
 		v = h["Traceparent"]
 	case "tracestate":
 		v = h["Tracestate"]
+	case "baggage":
+		v = h["Baggage"]
 	default:
 		v = h[textproto.CanonicalMIMEHeaderKey(key)]
 	}
