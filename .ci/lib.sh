@@ -26,6 +26,13 @@ go_modules() {
 		sed 's|^\./||' | LC_ALL=C sort
 }
 
+# has_packages DIR: whether the module in DIR (from the root) has Go packages
+# of its own; a tools module holds only `tool` lines, to build a program
+# from another module, and has nothing to lint or scan.
+has_packages() {
+	[ -n "$(cd "$1" && go list ./... 2>/dev/null)" ]
+}
+
 # CI_CACHE: where the scripts keep the tools they build (linter, vulnerability
 # database, ...), outside the repository so that a fresh clone reuses them.
 CI_CACHE=${CI_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/ginstarter}
