@@ -77,8 +77,12 @@ func padded(set map[string]string) map[string]string {
 	return out
 }
 
-// perVariable matches the start of an error line about one variable.
-var perVariable = regexp.MustCompile(`^([A-Z][A-Z0-9_]*)=`)
+// perVariable matches the start of an error line about one variable: its
+// name and value, or its name alone for a value that may hold a secret.
+var perVariable = regexp.MustCompile(`^([A-Z][A-Z0-9_]*)(=| \(value not shown\): )`)
+
+// hidden is what follows the name of a variable whose value is not shown.
+const hidden = " (value not shown): "
 
 // checkErrorLines checks that err has, for every variable of set that fails
 // on its own, the line it fails with, naming it and its value; and besides
@@ -91,8 +95,11 @@ func checkErrorLines(tb testing.TB, vars []config.Var, set map[string]string, al
 		if line == "" {
 			continue
 		}
-		if !strings.HasPrefix(line, name+"="+strconv.Quote(strings.TrimSpace(value))+": ") {
-			tb.Errorf("%s=%q alone fails with %q, which does not start with the variable and its value", name, value, line)
+		v := strings.TrimSpace(value)
+		shown := strings.HasPrefix(line, name+"="+strconv.Quote(v)+": ")
+		secret := strings.HasPrefix(line, name+hidden) && (len(v) < 4 || !strings.Contains(line, v))
+		if !shown && !secret {
+			tb.Errorf("%s=%q alone fails with %q, which does not start with the variable and its value (or hide the value)", name, value, line)
 		}
 		if !slices.Contains(lines, line) {
 			tb.Errorf("Load(%q) = %q, without the line %q that %s fails with alone", set, err, line, name)
@@ -115,7 +122,7 @@ func ownLine(err error, name string) string {
 		return ""
 	}
 	for line := range strings.SplitSeq(err.Error(), "\n") {
-		if strings.HasPrefix(line, name+"=") {
+		if strings.HasPrefix(line, name+"=") || strings.HasPrefix(line, name+hidden) {
 			return line
 		}
 	}
@@ -142,7 +149,8 @@ func checkCombinationLine(tb testing.TB, vars []config.Var, set map[string]strin
 }
 
 // checkField checks that setting name to value alone changed at most one
-// field of the defaults, to the value read back in that field's type.
+// field of the defaults (of Config, or of a struct in it such as Tracing),
+// to the value read back in that field's type.
 func checkField(tb testing.TB, defaults, c config.Config, name, value string) {
 	tb.Helper()
 	changed := changedFields(defaults, c)
@@ -153,17 +161,24 @@ func checkField(tb testing.TB, defaults, c config.Config, name, value string) {
 		return
 	}
 	v := strings.TrimSpace(value)
-	field := reflect.ValueOf(c).Field(changed[0])
+	field := reflect.ValueOf(c).FieldByIndex(changed[0])
 	var ok bool
 	switch got := field.Interface().(type) {
 	case time.Duration:
 		d, err := time.ParseDuration(v)
-		ok = err == nil && d == got && got >= 0
+		ms, errMs := strconv.Atoi(v) // the OTEL_* durations are in milliseconds
+		ok = got >= 0 && ((err == nil && d == got) || (errMs == nil && time.Duration(ms)*time.Millisecond == got))
+	case float64:
+		f, err := strconv.ParseFloat(v, 64)
+		ok = err == nil && f == got
+	case map[string]string:
+		ok = len(got) > 0 && len(got) <= strings.Count(v, ",")+1
 	case bool:
 		b, err := strconv.ParseBool(v)
 		ok = err == nil && b == got
 	case string:
-		ok = strings.EqualFold(got, v)
+		// An endpoint may gain the path of the traces.
+		ok = strings.EqualFold(got, v) || strings.HasPrefix(got, strings.TrimSuffix(v, "/")+"/")
 	case slog.Level:
 		ok = strings.EqualFold(got.String(), v)
 	case []string:
@@ -173,34 +188,60 @@ func checkField(tb testing.TB, defaults, c config.Config, name, value string) {
 		ok = field.CanInt() && err == nil && n == field.Int() && n >= 0
 	}
 	if !ok {
-		tb.Errorf("%s=%q gave %s = %#v", name, value, reflect.TypeFor[config.Config]().Field(changed[0]).Name, field.Interface())
+		tb.Errorf("%s=%q gave %s = %#v", name, value, reflect.TypeFor[config.Config]().FieldByIndex(changed[0]).Name, field.Interface())
 	}
 }
 
 // checkMerged checks that c holds, in each field, the value that one of
-// loaded changed it to, or else the default.
+// loaded changed it to (either, when both changed it, as the two OTLP
+// endpoints do), or else the default.
 func checkMerged(tb testing.TB, defaults config.Config, loaded map[string]config.Config, c config.Config) {
 	tb.Helper()
-	want := reflect.New(reflect.TypeFor[config.Config]()).Elem()
-	want.Set(reflect.ValueOf(defaults))
-	for _, l := range loaded {
-		for _, i := range changedFields(defaults, l) {
-			want.Field(i).Set(reflect.ValueOf(l).Field(i))
+	for _, path := range fieldPaths(reflect.TypeFor[config.Config](), nil) {
+		var want []any
+		for _, l := range loaded {
+			if slices.ContainsFunc(changedFields(defaults, l), func(p []int) bool { return slices.Equal(p, path) }) {
+				want = append(want, reflect.ValueOf(l).FieldByIndex(path).Interface())
+			}
 		}
-	}
-	if !reflect.DeepEqual(c, want.Interface()) {
-		tb.Errorf("loading the variables together gave %+v, want %+v", c, want.Interface())
+		if len(want) == 0 {
+			want = append(want, reflect.ValueOf(defaults).FieldByIndex(path).Interface())
+		}
+		got := reflect.ValueOf(c).FieldByIndex(path).Interface()
+		if !slices.ContainsFunc(want, func(w any) bool { return reflect.DeepEqual(got, w) }) {
+			tb.Errorf("loading the variables together gave %s = %#v, want one of %#v",
+				reflect.TypeFor[config.Config]().FieldByIndex(path).Name, got, want)
+		}
 	}
 }
 
-// changedFields returns the indexes of the fields of c that differ from
-// defaults.
-func changedFields(defaults, c config.Config) []int {
+// fieldPaths returns the index paths of the exported fields of t, going
+// into the fields that are structs themselves (Tracing).
+func fieldPaths(t reflect.Type, prefix []int) [][]int {
+	var out [][]int
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if !f.IsExported() {
+			continue
+		}
+		path := append(slices.Clone(prefix), i)
+		if f.Type.Kind() == reflect.Struct {
+			out = append(out, fieldPaths(f.Type, path)...)
+			continue
+		}
+		out = append(out, path)
+	}
+	return out
+}
+
+// changedFields returns the index paths of the fields of c that differ
+// from defaults.
+func changedFields(defaults, c config.Config) [][]int {
 	d, v := reflect.ValueOf(defaults), reflect.ValueOf(c)
-	var out []int
-	for i := range v.NumField() {
-		if !reflect.DeepEqual(d.Field(i).Interface(), v.Field(i).Interface()) {
-			out = append(out, i)
+	var out [][]int
+	for _, path := range fieldPaths(v.Type(), nil) {
+		if !reflect.DeepEqual(d.FieldByIndex(path).Interface(), v.FieldByIndex(path).Interface()) {
+			out = append(out, path)
 		}
 	}
 	return out
