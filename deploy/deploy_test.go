@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"maps"
 	"net"
 	"os/exec"
+	"regexp"
 	"slices"
 	"strconv"
 	"testing"
@@ -43,9 +45,11 @@ var overlays = []struct {
 	env map[string]string
 }{
 	{name: "dev", namespace: "ginstarter-dev", replicas: 1, minAvailableAtFloor: 0,
-		env: map[string]string{"LOG_LEVEL": "debug", "DEMO_ENDPOINTS": "true"}},
+		env: map[string]string{"LOG_LEVEL": "debug", "DEMO_ENDPOINTS": "true",
+			"OTEL_EXPORTER_OTLP_ENDPOINT": "", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": ""}},
 	{name: "prod", namespace: "ginstarter", hpaMinReplicas: 3, minAvailableAtFloor: 2,
-		env: map[string]string{"LOG_LEVEL": "info", "DEMO_ENDPOINTS": ""}},
+		env: map[string]string{"LOG_LEVEL": "info", "DEMO_ENDPOINTS": "",
+			"OTEL_EXPORTER_OTLP_ENDPOINT": "", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": ""}},
 }
 
 // object is one rendered Kubernetes object: its identity, and its YAML to
@@ -210,6 +214,9 @@ type (
 				Resource string `yaml:"resource"`
 				Divisor  string `yaml:"divisor"`
 			} `yaml:"resourceFieldRef"`
+			FieldRef *struct {
+				FieldPath string `yaml:"fieldPath"`
+			} `yaml:"fieldRef"`
 		} `yaml:"valueFrom"`
 	}
 	probe struct {
@@ -248,9 +255,38 @@ func (c container) port(tb testing.TB, name string) int {
 // rather than for the service's configuration.
 var goRuntimeVars = []string{"GOMAXPROCS", "GOMEMLIMIT", "GOGC", "GODEBUG"}
 
+// Stand-ins for what the Downward API gives a pod (fieldRef), so that a
+// value built from them can be parsed and checked.
+const (
+	standInPodName  = appName + "-7d9f8c6b5-x2k4q"
+	standInNodeName = "node-a"
+)
+
+// downwardAPIStandIn returns the stand-in value of a fieldRef of a pod of
+// the Deployment in namespace ns.
+func downwardAPIStandIn(fieldPath, ns string) string {
+	switch fieldPath {
+	case "metadata.name":
+		return standInPodName
+	case "metadata.namespace":
+		return ns
+	case "spec.nodeName":
+		return standInNodeName
+	}
+	return "stand-in-for-" + fieldPath
+}
+
+// envReference matches $(NAME), a reference that Kubernetes expands in an
+// env value, and $$, which it turns into $.
+var envReference = regexp.MustCompile(`\$\$|\$\(([-._a-zA-Z][-._a-zA-Z0-9]*)\)`)
+
 // environment returns the variables the container starts with, as
-// Kubernetes builds them: the ConfigMaps of envFrom, then env, which wins.
-// It fails the test for a variable the service does not read.
+// Kubernetes builds them: the ConfigMaps of envFrom, then env, which wins,
+// with $(NAME) references in env values expanded from the variables defined
+// before them. It fails the test for a variable the service does not read,
+// except one set from the Downward API (fieldRef) only for a later value to
+// refer to (its stand-in value comes from downwardAPIStandIn), and for a
+// ConfigMap variable that env overrides.
 func environment(tb testing.TB, objs objects, c container) map[string]string {
 	tb.Helper()
 	known := map[string]bool{}
@@ -258,6 +294,7 @@ func environment(tb testing.TB, objs objects, c container) map[string]string {
 		known[v.Name] = true
 	}
 	env := map[string]string{}
+	fromConfigMap := map[string]string{} // variable -> ConfigMap
 	for _, from := range c.EnvFrom {
 		if from.ConfigMapRef == nil {
 			tb.Fatalf("container %s: envFrom other than configMapRef", c.Name)
@@ -271,14 +308,53 @@ func environment(tb testing.TB, objs objects, c container) map[string]string {
 				tb.Errorf("ConfigMap %s sets %s, which is not in config.Vars(): a typo, or a variable the service no longer reads", from.ConfigMapRef.Name, name)
 			}
 			env[name] = value
+			fromConfigMap[name] = from.ConfigMapRef.Name
 		}
 	}
+	var d struct {
+		Metadata struct {
+			Namespace string `yaml:"namespace"`
+		} `yaml:"metadata"`
+	}
+	objs.get(tb, "Deployment", appName).decode(tb, &d)
+	defined := maps.Clone(env) // what a $(NAME) may refer to
+	helpers := map[string]bool{}
+	referenced := map[string]bool{}
 	for _, e := range c.Env {
+		if cm, ok := fromConfigMap[e.Name]; ok {
+			tb.Errorf("container %s sets %s in env, which overrides the value in ConfigMap %s: set it in one place", c.Name, e.Name, cm)
+		}
+		switch {
+		case e.ValueFrom == nil:
+			value := envReference.ReplaceAllStringFunc(e.Value, func(ref string) string {
+				if ref == "$$" {
+					return "$"
+				}
+				name := ref[2 : len(ref)-1]
+				referenced[name] = true
+				v, ok := defined[name]
+				if !ok {
+					tb.Errorf("container %s: %s refers to %s, which is not defined before it: Kubernetes would leave the text %s in the value", c.Name, e.Name, ref, ref)
+					return ref
+				}
+				return v
+			})
+			env[e.Name], defined[e.Name] = value, value
+		case e.ValueFrom.FieldRef != nil:
+			defined[e.Name] = downwardAPIStandIn(e.ValueFrom.FieldRef.FieldPath, d.Metadata.Namespace)
+			if !known[e.Name] {
+				helpers[e.Name] = true
+				continue
+			}
+			env[e.Name] = defined[e.Name]
+		}
 		if !known[e.Name] && !slices.Contains(goRuntimeVars, e.Name) {
 			tb.Errorf("container %s sets %s, which is neither in config.Vars() nor a Go runtime variable", c.Name, e.Name)
 		}
-		if e.ValueFrom == nil {
-			env[e.Name] = e.Value
+	}
+	for name := range helpers {
+		if !referenced[name] {
+			tb.Errorf("container %s sets %s from the Downward API, but it is not in config.Vars() and no later variable refers to it as $(%s)", c.Name, name, name)
 		}
 	}
 	return env
@@ -333,6 +409,7 @@ func TestOverlays(t *testing.T) {
 			})
 			t.Run("network policy", func(t *testing.T) { checkNetworkPolicy(t, objs, c) })
 			t.Run("monitoring", func(t *testing.T) { checkMonitoring(t, objs, c, cfg) })
+			t.Run("tracing", func(t *testing.T) { checkTracing(t, objs, cfg) })
 		})
 	}
 }

@@ -8,5 +8,7 @@
 // configuration variables and their parsing (package config), the routes the
 // probes call (package routes), the metrics the rules and the dashboard query
 // (package metrics), and the shutdown timing. They also run promtool on the
-// rules and the scrape configuration.
+// rules and the scrape configuration, and follow the tracing setup: the
+// OTEL_* variables the pods get, and the exemplars' way from the service's
+// /metrics through the scrape configurations to Grafana's trace link.
 package deploy

@@ -1,6 +1,8 @@
 package deploy
 
 import (
+	"context"
+	"log/slog"
 	"regexp"
 	"slices"
 	"strings"
@@ -12,6 +14,7 @@ import (
 
 	"github.com/ginstarter/ginstarter/buildinfo"
 	"github.com/ginstarter/ginstarter/metrics"
+	"github.com/ginstarter/ginstarter/tracing"
 )
 
 // PromQL pieces that metricNames blanks out before it looks for names.
@@ -81,9 +84,9 @@ func TestMetricNames(t *testing.T) {
 }
 
 // exportedMetricNames returns the series names that the service exposes,
-// gathered from a registry set up as run sets it up, plus up, which
-// Prometheus records for every target. Histograms contribute their _bucket,
-// _sum and _count series.
+// gathered from a registry set up as run sets it up with tracing on, plus
+// up, which Prometheus records for every target. Histograms contribute
+// their _bucket, _sum and _count series.
 func exportedMetricNames(tb testing.TB) map[string]bool {
 	tb.Helper()
 	reg := prometheus.NewRegistry()
@@ -97,6 +100,20 @@ func exportedMetricNames(tb testing.TB) map[string]bool {
 	r.Done(200, time.Millisecond)
 	m.Panic("/v1/items")
 	metrics.Handler(reg, reg) // registers promhttp_metric_handler_*
+	// The tracing_* metrics exist only with tracing on. No span ends here,
+	// so the collector named is never called.
+	cfg := loadConfig(tb, map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4318"})
+	tr, err := tracing.New(context.Background(), cfg.Tracing, appName, buildinfo.Info{}, reg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := tr.Shutdown(ctx); err != nil {
+			tb.Error(err)
+		}
+	}()
 	families, err := reg.Gather()
 	if err != nil {
 		tb.Fatal(err)

@@ -33,8 +33,10 @@ type panel struct {
 	Title      string         `json:"title"`
 	Datasource *datasourceRef `json:"datasource"`
 	Targets    []struct {
+		RefID      string         `json:"refId"`
 		Expr       string         `json:"expr"`
 		Datasource *datasourceRef `json:"datasource"`
+		Exemplar   bool           `json:"exemplar"`
 	} `json:"targets"`
 	Panels []panel `json:"panels"` // of a collapsed row
 }
