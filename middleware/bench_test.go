@@ -116,12 +116,12 @@ func BenchmarkMiddleware(b *testing.B) {
 
 // tracingChain returns Tracing, with a provider that samples with sampler,
 // in front of metrics (with exemplars) and recovery.
-func tracingChain(b *testing.B, sampler sdktrace.Sampler) []gin.HandlerFunc {
+func tracingChain(tb testing.TB, sampler sdktrace.Sampler) []gin.HandlerFunc {
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSampler(sampler))
-	b.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
+	tb.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
 	m, err := metrics.New(prometheus.NewRegistry(), buildinfo.Info{}, metrics.Options{Exemplars: true})
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
 	return append([]gin.HandlerFunc{middleware.Tracing(tp.Tracer("bench"), propagation.TraceContext{})}, metricsAndRecovery(m)...)
 }
