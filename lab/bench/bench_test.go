@@ -33,3 +33,33 @@ func BenchmarkStacks(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkTracing serves each route through this project's metrics and
+// recovery, with no tracing in front of them, with this project's Tracing
+// and with otelgin, both on the same SDK tracer provider, unsampled and
+// sampled (and otelgin on the no-op provider). Sub-benchmarks are named
+// stack/route/parent: parent is no-parent, or sampled-parent for a request
+// with a sampled W3C traceparent header.
+func BenchmarkTracing(b *testing.B) {
+	stacks, err := bench.TracingStacks()
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, s := range stacks {
+		for _, rt := range bench.Routes {
+			for _, p := range bench.Parents {
+				b.Run(s.Name+"/"+rt.Name+"/"+p.Name, func(b *testing.B) {
+					req := bench.NewTracingRequest(rt, p)
+					w := bench.NewDiscardWriter()
+					// The first request creates the route's metric
+					// children and caches its span name.
+					s.Handler.ServeHTTP(w, req.Next())
+					b.ReportAllocs()
+					for b.Loop() {
+						s.Handler.ServeHTTP(w, req.Next())
+					}
+				})
+			}
+		}
+	}
+}

@@ -21,31 +21,43 @@ type sample struct {
 type key struct{ stack, route string }
 
 // results are the parsed benchmark lines, with stacks and routes in the
-// order they first appear.
+// order they first appear: those of BenchmarkStacks, and in tracing those
+// of BenchmarkTracing, whose routes are "route/parent".
 type results struct {
-	header         []string // goos, goarch, cpu lines
+	header         []string // goos, goarch, cpu lines, each once
 	stacks, routes []string
 	samples        map[key]*sample
+	tracing        *results
 }
 
-// line matches "BenchmarkStacks/stack/route-N  iterations  values...".
-var line = regexp.MustCompile(`^BenchmarkStacks/([^/\s]+)/(\S+?)(?:-\d+)?\s+\d+\s+(.*)$`)
+func newResults() *results { return &results{samples: make(map[key]*sample)} }
+
+var (
+	// line matches "BenchmarkStacks/stack/route-N  iterations  values...".
+	line = regexp.MustCompile(`^BenchmarkStacks/([^/\s]+)/(\S+?)(?:-\d+)?\s+\d+\s+(.*)$`)
+	// tracingLine matches "BenchmarkTracing/stack/route/parent-N  iterations  values...".
+	tracingLine = regexp.MustCompile(`^BenchmarkTracing/([^/\s]+)/([^/\s]+/\S+?)(?:-\d+)?\s+\d+\s+(.*)$`)
+)
 
 func parse(in io.Reader) (*results, error) {
-	res := &results{samples: make(map[key]*sample)}
+	res := newResults()
+	res.tracing = newResults()
 	sc := bufio.NewScanner(in)
 	for sc.Scan() {
 		text := sc.Text()
 		for _, h := range []string{"goos:", "goarch:", "cpu:"} {
-			if strings.HasPrefix(text, h) {
+			if strings.HasPrefix(text, h) && !slices.Contains(res.header, strings.TrimSpace(text)) {
 				res.header = append(res.header, strings.TrimSpace(text))
 			}
 		}
-		m := line.FindStringSubmatch(text)
+		into, m := res, line.FindStringSubmatch(text)
+		if m == nil {
+			into, m = res.tracing, tracingLine.FindStringSubmatch(text)
+		}
 		if m == nil {
 			continue
 		}
-		if err := res.add(m[1], m[2], strings.Fields(m[3])); err != nil {
+		if err := into.add(m[1], m[2], strings.Fields(m[3])); err != nil {
 			return nil, fmt.Errorf("%q: %w", text, err)
 		}
 	}

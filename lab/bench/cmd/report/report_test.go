@@ -51,3 +51,66 @@ func TestReportRejectsEmptyInput(t *testing.T) {
 		t.Error("no error for input without benchmark lines")
 	}
 }
+
+const tracingOutput = `goos: linux
+cpu: Test CPU
+BenchmarkTracing/ginstarter-metrics-recovery/get-param/no-parent-2         	   20000	       100.0 ns/op	       0 B/op	       0 allocs/op
+BenchmarkTracing/ginstarter-metrics-recovery/get-param/no-parent-2         	   20000	       120.0 ns/op	       0 B/op	       0 allocs/op
+BenchmarkTracing/ginstarter-tracing-unsampled/get-param/no-parent-2        	   20000	       300.0 ns/op	     464 B/op	       3 allocs/op
+BenchmarkTracing/ginstarter-tracing-unsampled/get-param/no-parent-2        	   20000	       300.0 ns/op	     464 B/op	       3 allocs/op
+BenchmarkTracing/ginstarter-tracing-sampled/get-param/no-parent-2          	   20000	      2000 ns/op	    3384 B/op	      12 allocs/op
+BenchmarkTracing/otelgin-noop/get-param/no-parent-2                        	   20000	      1000 ns/op	    2840 B/op	      20 allocs/op
+BenchmarkTracing/otelgin-unsampled/get-param/no-parent-2                   	   20000	      1210 ns/op	    4600 B/op	      23 allocs/op
+BenchmarkTracing/otelgin-sampled/get-param/no-parent-2                     	   20000	      3000 ns/op	    7777 B/op	      29 allocs/op
+BenchmarkTracing/ginstarter-tracing-unsampled/unmatched-404/sampled-parent-2	   20000	       500 ns/op	     592 B/op	       5 allocs/op
+BenchmarkTracing/otelgin-unsampled/unmatched-404/sampled-parent-2          	   20000	      1000 ns/op	    4744 B/op	      10 allocs/op
+PASS
+`
+
+func TestReportTracing(t *testing.T) {
+	var out strings.Builder
+	if err := run(strings.NewReader(tracingOutput), &out); err != nil {
+		t.Fatal(err)
+	}
+	got := out.String()
+	for _, want := range []string{
+		"cpu: Test CPU",
+		// The baseline's median is 110 ns.
+		"| this project's metrics + recovery, no tracing (baseline) | get-param/no-parent | 110 | 18% | 0 | 0 | 0.0, 1.00x |",
+		"| **this project**: Tracing, unsampled + metrics (exemplars on) + recovery | get-param/no-parent | 300 | 0% | 464 | 3 | 190, 2.73x |",
+		"| otelgin, sampled + metrics + recovery | get-param/no-parent | 3000 | 0% | 7777 | 29 | 2890, 27.27x |",
+		// Unsampled: 300 / 1210 ns and 3 / 23 allocations are both
+		// below half; over the baseline 190 and 1100 ns.
+		"| get-param/no-parent | unsampled | 300 | 1210 | 0.25 | 3 | 23 | 0.13 | yes | 190, 1100, 5.8x |",
+		// Sampled: 2000 / 3000 ns is not below half.
+		"| get-param/no-parent | sampled | 2000 | 3000 | 0.67 | 12 | 29 | 0.41 | no | 1890, 2890, 1.5x |",
+		// Allocations at exactly half are not below half; no baseline.
+		"| unmatched-404/sampled-parent | unsampled | 500 | 1000 | 0.50 | 5 | 10 | 0.50 | no | n/a |",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("report lacks %q; got:\n%s", want, got)
+		}
+	}
+	if strings.Contains(got, "ratio to bare gin") {
+		t.Errorf("tracing-only input produced the BenchmarkStacks table:\n%s", got)
+	}
+}
+
+// TestReportBoth checks that BenchmarkTracing lines in the output of a whole
+// run (-bench .) leave the BenchmarkStacks tables as they are and add the
+// tracing tables after them.
+func TestReportBoth(t *testing.T) {
+	var stacksOnly, both strings.Builder
+	if err := run(strings.NewReader(sampleOutput), &stacksOnly); err != nil {
+		t.Fatal(err)
+	}
+	if err := run(strings.NewReader(sampleOutput+tracingOutput), &both); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(both.String(), stacksOnly.String()) {
+		t.Errorf("the BenchmarkStacks tables changed:\n%s\nwant them to start with:\n%s", both.String(), stacksOnly.String())
+	}
+	if !strings.Contains(both.String(), "| get-param/no-parent | unsampled | 300 | 1210 |") {
+		t.Errorf("no tracing table after the BenchmarkStacks tables:\n%s", both.String())
+	}
+}
