@@ -115,6 +115,11 @@ func (c Config) check() []error {
 	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
 		errs = append(errs, errors.New("TLS_CERT_FILE and TLS_KEY_FILE: set both for HTTPS, or neither"))
 	}
+	// A sampler that failed to parse is empty, and is reported already.
+	if c.Tracing.SamplerRatio != 1 && c.Tracing.Sampler != "" && !strings.HasSuffix(c.Tracing.Sampler, "traceidratio") {
+		errs = append(errs, fmt.Errorf("OTEL_TRACES_SAMPLER_ARG and OTEL_TRACES_SAMPLER: a ratio of %v is set, but %s takes none; "+
+			"set OTEL_TRACES_SAMPLER=parentbased_traceidratio to sample that ratio of new traces", c.Tracing.SamplerRatio, c.Tracing.Sampler))
+	}
 	if c.HTTPAddr != "" && c.HTTPAddr == c.AdminAddr && !strings.HasSuffix(c.HTTPAddr, ":0") {
 		errs = append(errs, fmt.Errorf("HTTP_ADDR and ADMIN_ADDR: both are %q; they must differ", c.HTTPAddr))
 	}

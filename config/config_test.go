@@ -241,6 +241,9 @@ func TestLoadCombinations(t *testing.T) {
 		{"public on the admin default", map[string]string{"HTTP_ADDR": ":9090"}, []string{"HTTP_ADDR", "ADMIN_ADDR"}},
 		{"same explicit address", map[string]string{"HTTP_ADDR": "127.0.0.1:8000", "ADMIN_ADDR": "127.0.0.1:8000"}, []string{"HTTP_ADDR", "ADMIN_ADDR"}},
 		{"both on port 0", map[string]string{"HTTP_ADDR": "127.0.0.1:0", "ADMIN_ADDR": "127.0.0.1:0"}, nil},
+		{"a ratio without a ratio sampler", map[string]string{"OTEL_TRACES_SAMPLER_ARG": "0.1"}, []string{"OTEL_TRACES_SAMPLER_ARG", "OTEL_TRACES_SAMPLER", "parentbased_traceidratio"}},
+		{"a ratio of 1 with any sampler", map[string]string{"OTEL_TRACES_SAMPLER": "always_on", "OTEL_TRACES_SAMPLER_ARG": "1"}, nil},
+		{"a ratio with a ratio sampler", map[string]string{"OTEL_TRACES_SAMPLER": "parentbased_traceidratio", "OTEL_TRACES_SAMPLER_ARG": "0.1"}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -47,7 +47,7 @@ func tracingVars() []Var {
 		{"OTEL_SERVICE_NAME", "", "service.name of every span; empty: the binary's name", func(c *Config, v string) error { c.Tracing.ServiceName = v; return nil }},
 		{"OTEL_RESOURCE_ATTRIBUTES", "", "more resource attributes, key=value pairs separated by commas, such as deployment.environment.name=prod", keyValues(func(t *Tracing) *map[string]string { return &t.Resource })},
 		{"OTEL_TRACES_SAMPLER", "parentbased_always_on", "which requests are sampled: " + strings.Join(Samplers, ", "), parseSampler},
-		{"OTEL_TRACES_SAMPLER_ARG", "1", "the ratio of traces sampled by the traceidratio samplers, from 0 to 1", parseSamplerRatio},
+		{"OTEL_TRACES_SAMPLER_ARG", "1", "the ratio of new traces sampled, from 0 to 1, for the traceidratio samplers (another value with another sampler is an error)", parseSamplerRatio},
 		{"OTEL_BSP_MAX_QUEUE_SIZE", "2048", "most finished spans waiting for export; more are dropped and counted, never waited for", wholeNumberRange(func(t *Tracing) *int { return &t.QueueSize }, 1, maxQueueSize)},
 		{"OTEL_BSP_SCHEDULE_DELAY", "5000", "longest time in milliseconds a finished span waits before its batch is exported", millis(func(t *Tracing) *time.Duration { return &t.ScheduleDelay })},
 	}
@@ -158,6 +158,9 @@ func parseSampler(c *Config, v string) error {
 func parseSamplerRatio(c *Config, v string) error {
 	r, err := strconv.ParseFloat(v, 64)
 	if err != nil || !(r >= 0 && r <= 1) {
+		// The default's value, so that Config.check adds nothing about
+		// a value reported here.
+		c.Tracing.SamplerRatio = 1
 		return errors.New("want a number from 0 to 1, such as 0.25")
 	}
 	c.Tracing.SamplerRatio = r

@@ -43,7 +43,8 @@ func TestLoadTracing(t *testing.T) {
 			}},
 		{"sampler in capitals", map[string]string{"OTEL_TRACES_SAMPLER": "ParentBased_TraceIdRatio", "OTEL_TRACES_SAMPLER_ARG": "0.25"},
 			func(t *config.Tracing) { t.Sampler = "parentbased_traceidratio"; t.SamplerRatio = 0.25 }},
-		{"ratio 0", map[string]string{"OTEL_TRACES_SAMPLER_ARG": "0"}, func(t *config.Tracing) { t.SamplerRatio = 0 }},
+		{"ratio 0", map[string]string{"OTEL_TRACES_SAMPLER": "traceidratio", "OTEL_TRACES_SAMPLER_ARG": "0"},
+			func(t *config.Tracing) { t.Sampler = "traceidratio"; t.SamplerRatio = 0 }},
 		{"queue and delay", map[string]string{"OTEL_BSP_MAX_QUEUE_SIZE": "1", "OTEL_BSP_SCHEDULE_DELAY": "100"},
 			func(t *config.Tracing) { t.QueueSize = 1; t.ScheduleDelay = 100 * time.Millisecond }},
 	}
