@@ -79,7 +79,7 @@ func Vars() []Var {
 		{"TRUSTED_PROXIES", "", "comma-separated proxy IPs or CIDRs whose X-Forwarded-For is believed; empty trusts none", parseProxies},
 		{"DEMO_ENDPOINTS", "false", "serve /v1/demo/panic and /v1/demo/sleep to watch the panic counter and the in-flight gauge", boolean(func(c *Config) *bool { return &c.DemoEndpoints })},
 		{"METRICS_NATIVE_HISTOGRAMS", "false", "also expose the request duration as a Prometheus native histogram", boolean(func(c *Config) *bool { return &c.NativeHistograms })},
-		{"MAX_IN_FLIGHT", "0", "most requests handled at once; more get 503 with Retry-After at once (probes excepted); 0 turns load shedding off", wholeNumber(func(c *Config) *int { return &c.MaxInFlight }, maxInFlightLimit)},
+		{"MAX_IN_FLIGHT", "0", "most requests handled at once; more get 503 with Retry-After at once (probes excepted); 0 turns load shedding off", wholeNumber(func(c *Config) *int { return &c.MaxInFlight }, 0, maxInFlightLimit)},
 		{"PPROF_ENABLED", "false", "serve net/http/pprof under /debug/pprof/ on the admin listener (never on the public one)", boolean(func(c *Config) *bool { return &c.Pprof })},
 	}, tracingVars()...)
 }
@@ -191,11 +191,11 @@ func boolean(field func(*Config) *bool) func(*Config, string) error {
 // that a typo with extra digits is caught.
 const maxInFlightLimit = 1_000_000
 
-func wholeNumber(field func(*Config) *int, limit int) func(*Config, string) error {
+func wholeNumber(field func(*Config) *int, lo, hi int) func(*Config, string) error {
 	return func(c *Config, v string) error {
 		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 || n > limit {
-			return fmt.Errorf("want a whole number from 0 to %d", limit)
+		if err != nil || n < lo || n > hi {
+			return fmt.Errorf("want a whole number from %d to %d", lo, hi)
 		}
 		*field(c) = n
 		return nil

@@ -48,7 +48,7 @@ func tracingVars() []Var {
 		{"OTEL_RESOURCE_ATTRIBUTES", "", "more resource attributes, key=value pairs separated by commas, such as deployment.environment.name=prod", keyValues(func(t *Tracing) *map[string]string { return &t.Resource })},
 		{"OTEL_TRACES_SAMPLER", "parentbased_always_on", "which requests are sampled: " + strings.Join(Samplers, ", "), parseSampler},
 		{"OTEL_TRACES_SAMPLER_ARG", "1", "the ratio of new traces sampled, from 0 to 1, for the traceidratio samplers (another value with another sampler is an error)", parseSamplerRatio},
-		{"OTEL_BSP_MAX_QUEUE_SIZE", "2048", "most finished spans waiting for export; more are dropped and counted, never waited for", wholeNumberRange(func(t *Tracing) *int { return &t.QueueSize }, 1, maxQueueSize)},
+		{"OTEL_BSP_MAX_QUEUE_SIZE", "2048", "most finished spans waiting for export; more are dropped and counted, never waited for", wholeNumber(func(c *Config) *int { return &c.Tracing.QueueSize }, 1, maxQueueSize)},
 		{"OTEL_BSP_SCHEDULE_DELAY", "5000", "longest time in milliseconds a finished span waits before its batch is exported", millis(func(t *Tracing) *time.Duration { return &t.ScheduleDelay })},
 	}
 }
@@ -130,17 +130,6 @@ func millis(field func(*Tracing) *time.Duration) func(*Config, string) error {
 			return fmt.Errorf("want a whole number of milliseconds from 1 to %d", maxMillis)
 		}
 		*field(&c.Tracing) = time.Duration(n) * time.Millisecond
-		return nil
-	}
-}
-
-func wholeNumberRange(field func(*Tracing) *int, lo, hi int) func(*Config, string) error {
-	return func(c *Config, v string) error {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < lo || n > hi {
-			return fmt.Errorf("want a whole number from %d to %d", lo, hi)
-		}
-		*field(&c.Tracing) = n
 		return nil
 	}
 }

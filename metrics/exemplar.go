@@ -1,7 +1,6 @@
 package metrics
 
 import (
-	"encoding/hex"
 	"sync/atomic"
 	"time"
 
@@ -41,15 +40,7 @@ func (e exemplars) attach(m prometheus.Metric) (prometheus.Metric, error) {
 		if ex == nil {
 			continue
 		}
-		tid, sid := ex.span.TraceID(), ex.span.SpanID()
-		list = append(list, prometheus.Exemplar{
-			Value:     ex.d.Seconds(),
-			Timestamp: ex.at,
-			Labels: prometheus.Labels{
-				ExemplarTraceID: hex.EncodeToString(tid[:]),
-				ExemplarSpanID:  hex.EncodeToString(sid[:]),
-			},
-		})
+		list = append(list, prometheus.Exemplar{Value: ex.d.Seconds(), Timestamp: ex.at, Labels: exemplarLabels(ex.span)})
 	}
 	if len(list) == 0 {
 		return m, nil
@@ -57,8 +48,7 @@ func (e exemplars) attach(m prometheus.Metric) (prometheus.Metric, error) {
 	return prometheus.NewMetricWithExemplars(m, list...)
 }
 
-// exemplarLabels returns the exemplar labels of sc for client_golang's
-// histogram.
+// exemplarLabels returns the exemplar labels of sc.
 func exemplarLabels(sc trace.SpanContext) prometheus.Labels {
 	return prometheus.Labels{
 		ExemplarTraceID: sc.TraceID().String(),

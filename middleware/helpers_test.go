@@ -70,10 +70,7 @@ func newStackWith(tb testing.TB, opts metrics.Options, outer ...gin.HandlerFunc)
 // wrote.
 func (s *stack) do(tb testing.TB, method, target string) *httptest.ResponseRecorder {
 	tb.Helper()
-	req := httptest.NewRequest(method, target, nil)
-	rec := httptest.NewRecorder()
-	s.engine.ServeHTTP(rec, req)
-	return rec
+	return s.serve(tb, method, target, "")
 }
 
 // family returns the gathered metric family called name, or nil.

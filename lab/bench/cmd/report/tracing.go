@@ -72,7 +72,7 @@ func writeTracing(w io.Writer, res *results, header []string) error {
 			}
 			fmt.Fprintf(&b, "| %s | %s | %s | %s | %.2f | %.0f | %.0f | %.2f | %s | %s |\n",
 				rq, m.name, ns(oNs), ns(tNs), nsRatio, oA, tA, allocRatio, met,
-				addedOverBaseline(res, rq, oNs, tNs))
+				added(res, key{bench.TracingOff, rq}, oNs, tNs))
 		}
 	}
 	_, err := io.WriteString(w, b.String())
@@ -96,18 +96,4 @@ func overBaseline(res *results, s *sample, rq string) string {
 	}
 	m, bm := median(s.ns), median(base.ns)
 	return fmt.Sprintf("%s, %.2fx", ns(m-bm), m/bm)
-}
-
-// addedOverBaseline compares what this project's tracing (own ns/op) and
-// otelgin's (theirs) add to the baseline on request rq.
-func addedOverBaseline(res *results, rq string, own, theirs float64) string {
-	base, ok := res.samples[key{bench.TracingOff, rq}]
-	if !ok {
-		return "n/a"
-	}
-	b := median(base.ns)
-	if own <= b {
-		return fmt.Sprintf("%s, %s, n/a", ns(own-b), ns(theirs-b))
-	}
-	return fmt.Sprintf("%s, %s, %.1fx", ns(own-b), ns(theirs-b), (theirs-b)/(own-b))
 }

@@ -87,25 +87,26 @@ func write(w io.Writer, res *results) error {
 		}
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %.2fx | %s | %s |\n",
 			rt, ns(ownNs), title(best), ns(bestNs), bestNs/ownNs,
-			added(res, rt, ownNs, bestNs), above(res, key{bench.ClockFloor, rt}, ownNs))
+			added(res, key{bench.BareGin, rt}, ownNs, bestNs), above(res, key{bench.ClockFloor, rt}, ownNs))
 	}
 	fmt.Fprintf(&b, "\nA stack with 0 route label values records no metrics for unmatched requests at all; it is left out of the best alternative on the unmatched route.\n")
 	_, err := io.WriteString(w, b.String())
 	return err
 }
 
-// added compares what this project (own ns/op) and the best alternative
-// (best ns/op) cost on route rt over bare gin on the same route.
-func added(res *results, rt string, own, best float64) string {
-	base, ok := res.samples[key{bench.BareGin, rt}]
+// added compares what this project (own ns/op) and another stack (other
+// ns/op) cost over the baseline row base: bare gin on the same route, or
+// this project without tracing on the same request.
+func added(res *results, base key, own, other float64) string {
+	row, ok := res.samples[base]
 	if !ok {
 		return "n/a"
 	}
-	b := median(base.ns)
+	b := median(row.ns)
 	if own <= b {
-		return fmt.Sprintf("%s, %s, n/a", ns(own-b), ns(best-b))
+		return fmt.Sprintf("%s, %s, n/a", ns(own-b), ns(other-b))
 	}
-	return fmt.Sprintf("%s, %s, %.1fx", ns(own-b), ns(best-b), (best-b)/(own-b))
+	return fmt.Sprintf("%s, %s, %.1fx", ns(own-b), ns(other-b), (other-b)/(own-b))
 }
 
 // above returns how much own ns/op exceeds the floor row k.
