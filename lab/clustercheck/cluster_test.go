@@ -345,6 +345,20 @@ configMapGenerator:
 		checkProcess(t, p.Metadata.Name, pid)
 	}
 	t.Logf("/metrics: 200 with service_build_info version e2e-1 on port 9090 of each pod")
+
+	// No masquerade on the way out: the CNI configuration has none, and the
+	// only source NAT on the machine is kube-proxy's, for packets it marks
+	// on their way to a pod (a pod reaching itself through its Service).
+	nat, err := NATTables()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, table := range nat {
+		if table != "ip kube-proxy" && table != "ip6 kube-proxy" {
+			t.Errorf("nftables table %s masquerades or rewrites source addresses: only kube-proxy's may", table)
+		}
+	}
+	t.Logf("source NAT only in kube-proxy's tables: %v", nat)
 }
 
 // checkProcess reads the running container's process from the host: its

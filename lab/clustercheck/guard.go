@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -131,4 +132,25 @@ func (g Guard) Probe(src, dst string) error {
 	// The drop makes the send fail with EPERM; that is the point.
 	_, _ = conn.Write([]byte("guard probe"))
 	return nil
+}
+
+// NATTables lists the nftables tables (iptables-nft's included) that hold a
+// masquerade or snat rule.
+func NATTables() ([]string, error) {
+	out, err := run("nft", "list", "ruleset")
+	if err != nil {
+		return nil, err
+	}
+	var tables []string
+	table := ""
+	for line := range strings.SplitSeq(out, "\n") {
+		f := strings.Fields(line)
+		switch {
+		case len(f) >= 3 && f[0] == "table":
+			table = f[1] + " " + f[2]
+		case (slices.Contains(f, "masquerade") || slices.Contains(f, "snat")) && !slices.Contains(tables, table):
+			tables = append(tables, table)
+		}
+	}
+	return tables, nil
 }
