@@ -57,10 +57,12 @@ fmt-check:
 lint:
 	bash .ci/lint
 
-## cross: build for 386, arm, arm64 and amd64, and run the metrics and middleware tests as 386
-## (under qemu-i386 when it is installed: Debian's qemu-user; some kernels cannot run 32-bit programs)
+## cross: build for 386, arm, arm64 and amd64 as the images build (CGO_ENABLED=0, -trimpath), and run
+## the metrics and middleware tests as 386 (under qemu-i386 when it is installed: Debian's qemu-user;
+## some kernels cannot run 32-bit programs)
 cross:
-	@for arch in 386 arm arm64 amd64; do echo "GOARCH=$$arch go build ./..."; GOARCH=$$arch go build ./... || exit 1; done
+	@for arch in 386 arm arm64 amd64; do echo "CGO_ENABLED=0 GOARCH=$$arch go build -trimpath ./..."; \
+		CGO_ENABLED=0 GOARCH=$$arch go build -trimpath ./... || exit 1; done
 	@bash .ci/test-386 ./metrics ./middleware
 
 ## fuzz: run each fuzz target for a short fixed time (FUZZTIME=15s each); fails on a finding

@@ -60,9 +60,8 @@ func TestRenameCopy(t *testing.T) {
 	if testing.Short() {
 		return
 	}
-	// The clone's own checks, as its README and its CI run them.
+	// The clone's own CI, which runs its README's test command (make test).
 	gitCommit(t, dir)
-	timed(t, dir, "make", "test")
 	ciRun(t, dir)
 }
 
@@ -170,7 +169,9 @@ func ciRun(tb testing.TB, dir string) {
 	}
 	cmd := exec.Command("bash", ".ci/run")
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "CI=true", "CI_CACHE="+cache)
+	// The template's own run fuzzed the same targets for longer: here the
+	// fuzz step only has to work in the clone.
+	cmd.Env = append(os.Environ(), "CI=true", "CI_CACHE="+cache, "FUZZTIME=2s")
 	start := time.Now()
 	out, err := cmd.CombinedOutput()
 	var steps []string
