@@ -13,6 +13,46 @@ step() { printf '\n%s [%ss] %s\n' "${STEP_MARK:--->}" "$((SECONDS - ci_start))" 
 # download on a flaky network).
 retry() { "$@" || { echo "retrying once: $*"; sleep 3; "$@"; }; }
 
+# apt_install PACKAGE...: installs those of the Debian PACKAGEs that are not
+# installed (a package removed with its configuration left behind counts as
+# not installed), without questions. A machine stopped in the middle of an
+# install leaves dpkg interrupted, and apt then refuses every install until
+# `dpkg --configure -a` has run: apt_install runs it first when dpkg's journal
+# or audit shows such a state. The package lists are updated once per script;
+# a lock held by another apt or dpkg is waited for up to 5 minutes; a failed
+# install is retried once, after the same recovery.
+apt_install() {
+	local p missing=()
+	for p in "$@"; do
+		[ "$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null)" = installed ] || missing+=("$p")
+	done
+	[ ${#missing[@]} -gt 0 ] || return 0
+	echo "installing Debian packages: ${missing[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	dpkg_recover
+	if [ -z "${apt_lists_updated:-}" ]; then
+		retry apt-get update -qq
+		apt_lists_updated=1
+	fi
+	apt-get install -y -qq -o DPkg::Lock::Timeout=300 "${missing[@]}" >/dev/null || {
+		echo "retrying once: apt-get install ${missing[*]}"
+		sleep 3
+		dpkg_recover
+		apt-get install -y -qq -o DPkg::Lock::Timeout=300 "${missing[@]}" >/dev/null
+	}
+}
+
+# dpkg_recover: finishes an interrupted dpkg run (entries left in its journal,
+# or packages that `dpkg --audit` reports as unpacked or half-configured),
+# keeping the configuration files already on disk.
+dpkg_recover() {
+	local admin=${DPKG_ADMINDIR:-/var/lib/dpkg}
+	if [ -n "$(ls -A "$admin/updates" 2>/dev/null)" ] || [ -n "$(dpkg --audit 2>/dev/null)" ]; then
+		echo "dpkg was interrupted on this machine: finishing it with dpkg --configure -a"
+		DEBIAN_FRONTEND=noninteractive dpkg --force-confdef --force-confold --configure -a
+	fi
+}
+
 # go_modules [DIR]: prints the directory of every Go module under DIR (default
 # the root; every go.mod outside the directories that the go command ignores:
 # testdata and names that start with . or _), run from the root.
