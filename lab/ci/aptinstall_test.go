@@ -1,6 +1,7 @@
 package ci
 
 import (
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -108,10 +109,9 @@ func (m *aptMachine) run(script string) (string, bool) {
 		"CI_CACHE="+m.t.TempDir(),
 	)
 	out, err := cmd.CombinedOutput()
-	if err != nil {
-		if _, ok := err.(*exec.ExitError); !ok {
-			m.t.Fatal(err)
-		}
+	var exit *exec.ExitError
+	if err != nil && !errors.As(err, &exit) {
+		m.t.Fatal(err)
 	}
 	return string(out), err == nil
 }
