@@ -17,10 +17,10 @@ retry() { "$@" || { echo "retrying once: $*"; sleep 3; "$@"; }; }
 # installed (a package removed with its configuration left behind counts as
 # not installed), without questions. A machine stopped in the middle of an
 # install leaves dpkg interrupted, and apt then refuses every install until
-# `dpkg --configure -a` has run: apt_install runs it first when dpkg's journal
-# or audit shows such a state. The package lists are updated once per script;
-# a lock held by another apt or dpkg is waited for up to 5 minutes; a failed
-# install is retried once, after the same recovery.
+# `dpkg --configure -a` has run: each install attempt runs it first when
+# dpkg's journal or audit shows such a state. The package lists are updated
+# once per script; a lock held by another apt or dpkg is waited for up to 5
+# minutes; a failed install is retried once.
 apt_install() {
 	local p missing=()
 	for p in "$@"; do
@@ -29,17 +29,16 @@ apt_install() {
 	[ ${#missing[@]} -gt 0 ] || return 0
 	echo "installing Debian packages: ${missing[*]}"
 	export DEBIAN_FRONTEND=noninteractive
-	dpkg_recover
 	if [ -z "${apt_lists_updated:-}" ]; then
 		retry apt-get update -qq
 		apt_lists_updated=1
 	fi
-	apt-get install -y -qq -o DPkg::Lock::Timeout=300 "${missing[@]}" >/dev/null || {
-		echo "retrying once: apt-get install ${missing[*]}"
-		sleep 3
-		dpkg_recover
-		apt-get install -y -qq -o DPkg::Lock::Timeout=300 "${missing[@]}" >/dev/null
-	}
+	retry apt_get_install "${missing[@]}"
+}
+
+# apt_get_install PACKAGE...: one attempt of apt_install's, dpkg recovered first.
+apt_get_install() {
+	dpkg_recover && apt-get install -y -qq -o DPkg::Lock::Timeout=300 "$@" >/dev/null
 }
 
 # dpkg_recover: finishes an interrupted dpkg run (entries left in its journal,
@@ -49,7 +48,7 @@ dpkg_recover() {
 	local admin=${DPKG_ADMINDIR:-/var/lib/dpkg}
 	if [ -n "$(ls -A "$admin/updates" 2>/dev/null)" ] || [ -n "$(dpkg --audit 2>/dev/null)" ]; then
 		echo "dpkg was interrupted on this machine: finishing it with dpkg --configure -a"
-		DEBIAN_FRONTEND=noninteractive dpkg --force-confdef --force-confold --configure -a
+		dpkg --force-confdef --force-confold --configure -a
 	fi
 }
 

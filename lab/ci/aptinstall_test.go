@@ -212,7 +212,7 @@ func TestAptInstallFinishesAnInterruptedDpkgFirst(t *testing.T) {
 	if !strings.Contains(out, "dpkg was interrupted on this machine") {
 		t.Errorf("apt_install did not say that it finishes dpkg's run:\n%s", out)
 	}
-	wantCalls(t, m, configure, update, install("qemu-user"))
+	wantCalls(t, m, update, configure, install("qemu-user"))
 }
 
 func TestAptInstallFinishesHalfConfiguredPackagesFirst(t *testing.T) {
@@ -221,7 +221,7 @@ func TestAptInstallFinishesHalfConfiguredPackagesFirst(t *testing.T) {
 	if out, ok := m.run("apt_install qemu-user"); !ok {
 		t.Fatalf("apt_install failed:\n%s", out)
 	}
-	wantCalls(t, m, configure, update, install("qemu-user"))
+	wantCalls(t, m, update, configure, install("qemu-user"))
 }
 
 func TestAptInstallRetriesAFailedInstallOnce(t *testing.T) {
@@ -241,7 +241,7 @@ func TestAptInstallFailsWhenTheRetryFails(t *testing.T) {
 	if ok || strings.Contains(out, "after") {
 		t.Fatalf("apt_install went on after two failed installs (ok=%v):\n%s", ok, out)
 	}
-	if !strings.Contains(out, "retrying once: apt-get install jq") {
+	if !strings.Contains(out, "retrying once: apt_get_install jq") {
 		t.Errorf("no retry was announced:\n%s", out)
 	}
 	wantCalls(t, m, update, install("jq"), install("jq"))
